@@ -1,0 +1,97 @@
+//! The JSON output contract as data. `docs/json-output.md` describes the
+//! same thing in prose; the man page's JSON OUTPUT section is rendered from
+//! [`JSON_OUTPUT`].
+
+/// One key of a command's JSON object.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The key.
+    pub name: &'static str,
+    /// Its JSON type.
+    pub ty: &'static str,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
+/// The JSON object one command prints.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// The command.
+    pub command: &'static str,
+    /// An example line.
+    pub example: &'static str,
+    /// Its keys, in output order.
+    pub keys: &'static [Key],
+}
+
+const fn k(name: &'static str, ty: &'static str, meaning: &'static str) -> Key {
+    Key { name, ty, meaning }
+}
+
+const MODE: &str = "string: \"none\", \"upper\" or \"lower\"";
+
+/// Every command's output.
+pub const JSON_OUTPUT: &[Output] = &[
+    Output {
+        command: "echo",
+        example: r#"{"msg":"HELLO","mode":"upper"}"#,
+        keys: &[
+            k("msg", "string", "the message as the kernel returned it (lossy UTF-8 if it is not UTF-8)"),
+            k("mode", MODE, "the mode the kernel applied"),
+            k("msg_hex", "string (optional)", "only when the reply is not valid UTF-8: its exact bytes in lower-case hex"),
+        ],
+    },
+    Output {
+        command: "set-mode",
+        example: r#"{"mode":"upper","previous":"none"}"#,
+        keys: &[
+            k("mode", MODE, "the new mode"),
+            k("previous", MODE, "the mode before the request"),
+        ],
+    },
+    Output {
+        command: "get-mode",
+        example: r#"{"mode":"upper"}"#,
+        keys: &[k("mode", MODE, "the current mode")],
+    },
+    Output {
+        command: "stats",
+        example: r#"{"mode":"upper","echo_requests":3,"echo_bytes":15,"chars_converted":9,"mode_changes":1,"rejected":0}"#,
+        keys: &[
+            k("mode", MODE, "the current mode"),
+            k("echo_requests", "number (u64)", "ECHO requests answered"),
+            k("echo_bytes", "number (u64)", "message bytes echoed, NUL excluded"),
+            k("chars_converted", "number (u64)", "letters whose case changed"),
+            k("mode_changes", "number (u64)", "SET_CASE requests that changed the mode"),
+            k("rejected", "number (u64)", "requests that passed the attribute policy but a handler refused"),
+        ],
+    },
+    Output {
+        command: "monitor",
+        example: r#"{"event":"mode","mode":"upper","previous":"none"}"#,
+        keys: &[
+            k("event", "string: \"mode\" or \"overrun\"", "\"mode\": a CASE_NTF notification; \"overrun\": the socket buffer overflowed and events were lost (no other keys)"),
+            k("mode", MODE, "(mode events) the new mode"),
+            k("previous", MODE, "(mode events) the mode before the change"),
+        ],
+    },
+    Output {
+        command: "info",
+        example: r#"{"id":30,"name":"genl_echo","version":1,"hdrsize":0,"maxattr":9,"ops":[...],"mcast_groups":[{"name":"events","id":12}],"policies":[...]}"#,
+        keys: &[
+            k("id", "number", "family id"),
+            k("name", "string", "family name"),
+            k("version", "number", "family version as registered in the kernel"),
+            k("hdrsize", "number", "user header size"),
+            k("maxattr", "number", "highest attribute type"),
+            k("ops", "array", "operations: {id, name, flags, do_policy, dump_policy}"),
+            k("ops[].name", "string or null", "command name (echo, set_case, ...) when known"),
+            k("ops[].flags", "object", "{admin_perm, uns_admin_perm, do, dump, has_policy: bool, raw: number}"),
+            k("ops[].do_policy", "object or null", "{index, attrs} of the policy for do requests"),
+            k("ops[].dump_policy", "object or null", "{index, attrs} of the policy for dump requests"),
+            k("mcast_groups", "array", "multicast groups: {name, id}"),
+            k("policies", "array", "every policy the kernel reported: {index, attrs}"),
+            k("attrs[]", "object", "{id, name, type, and the limits the kernel reports: min_value, max_value, min_length, max_length, policy_idx, policy_maxtype, bitfield32_mask, mask}"),
+        ],
+    },
+];
