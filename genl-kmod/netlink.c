@@ -20,14 +20,6 @@ static const struct nla_policy genl_echo_set_case_policy[GENL_ECHO_A_MODE + 1] =
 	[GENL_ECHO_A_MODE] = NLA_POLICY_MAX(NLA_U32, GENL_ECHO_MODE_MAX),
 };
 
-/*
- * GET_CASE and STATS take no attributes. Without a policy the core would
- * not parse them and silently accept anything; a table of unspecified
- * entries makes strict validation refuse every attribute instead.
- */
-static const struct nla_policy genl_echo_noattr_policy[GENL_ECHO_A_PAD + 1] = {
-};
-
 static struct genl_family genl_echo_family;
 
 static int genl_echo_nl_reject(struct genl_echo_net *gn, int err)
@@ -243,14 +235,10 @@ static const struct genl_ops genl_echo_ops[] = {
 	{
 		.cmd = GENL_ECHO_CMD_GET_CASE,
 		.doit = genl_echo_nl_get_case_doit,
-		.policy = genl_echo_noattr_policy,
-		.maxattr = ARRAY_SIZE(genl_echo_noattr_policy) - 1,
 	},
 	{
 		.cmd = GENL_ECHO_CMD_STATS,
 		.doit = genl_echo_nl_stats_doit,
-		.policy = genl_echo_noattr_policy,
-		.maxattr = ARRAY_SIZE(genl_echo_noattr_policy) - 1,
 	},
 };
 
@@ -258,6 +246,12 @@ static const struct genl_multicast_group genl_echo_mcgrps[] = {
 	[GENL_ECHO_NL_MCGRP_EVENTS] = { .name = GENL_ECHO_MCGRP_EVENTS },
 };
 
+/*
+ * resv_start_op stays 0: commands below it are treated as legacy, so at 0
+ * the core checks genlmsghdr.reserved and nlmsg_flags for every command and
+ * gives GET_CASE and STATS, which have no policy, one that refuses any
+ * attribute.
+ */
 static struct genl_family genl_echo_family __ro_after_init = {
 	.name = GENL_ECHO_FAMILY_NAME,
 	.version = GENL_ECHO_FAMILY_VERSION,
@@ -267,7 +261,6 @@ static struct genl_family genl_echo_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = genl_echo_ops,
 	.n_ops = ARRAY_SIZE(genl_echo_ops),
-	.resv_start_op = GENL_ECHO_CMD_MAX + 1,
 	.mcgrps = genl_echo_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(genl_echo_mcgrps),
 };
