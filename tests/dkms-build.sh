@@ -1,0 +1,41 @@
+#!/bin/bash
+# tests/dkms-build.sh KVER: installs genl-kmod the DKMS way, as a user would
+# (make dkms-install, then dkms add/build/install), for kernel KVER, into
+# private trees under tests/out/dkms/ so the system's /usr/src, /var/lib/dkms
+# and /lib/modules are left alone. The module lands in
+# tests/out/dkms/install/KVER/updates/dkms/genl_echo.ko, where the VM suite's
+# DKMS test autoloads it.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# = 1 ] || die "usage: $0 KVER"
+kver=$1
+command -v dkms >/dev/null || die "dkms not found (apt-get install dkms)"
+kdir=$(kdir_for "$kver")
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$ROOT/genl-kmod/dkms.conf")
+mod_version=$(sed -n 's/^#define GENL_ECHO_MODULE_VERSION "\(.*\)"/\1/p' "$ROOT/genl-kmod/version.h")
+[ "$version" = "$mod_version" ] ||
+	die "dkms.conf PACKAGE_VERSION $version != GENL_ECHO_MODULE_VERSION $mod_version"
+
+base=$OUT/dkms
+src=$base/src
+tree=$base/tree-$kver
+inst=$base/install
+rm -rf "$src" "$tree" "$inst/$kver"
+mkdir -p "$src" "$tree" "$inst/$kver"
+trees=(--sourcetree "$src" --dkmstree "$tree" --installtree "$inst")
+
+make -s -C "$ROOT/genl-kmod" dkms-install DESTDIR="$src" SRCDIR=
+dkms add -m genl_echo -v "$version" "${trees[@]}"
+# dkms passes kernel_source_dir=/lib/modules/KVER/build; the headers are what
+# kdir_for found, which is the same tree for Debian's packages
+[ -e "/lib/modules/$kver/build" ] || die "no /lib/modules/$kver/build (headers for $kver)"
+dkms build -m genl_echo -v "$version" -k "$kver" "${trees[@]}" ||
+	{ cat "$tree/genl_echo/$version/build/make.log" >&2 || true; die "dkms build failed for $kver ($kdir)"; }
+dkms install -m genl_echo -v "$version" -k "$kver" "${trees[@]}" --force
+ko=$(find "$inst/$kver" -name 'genl_echo.ko*' | head -n1)
+[ -n "$ko" ] || die "dkms install left no genl_echo.ko under $inst/$kver"
+vermagic=$(modinfo -F vermagic "$ko")
+[ "${vermagic%% *}" = "$kver" ] || die "$ko is for ${vermagic%% *}, not $kver"
+echo "dkms: $ko ($(modinfo -F version "$ko"), vermagic $kver)"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# tests/vm.sh KVER CMD [ARG...]: boots /boot/vmlinuz-KVER under QEMU (software
+# emulation, no KVM) with virtme-ng, runs CMD inside as root in the project's
+# root directory, and exits with CMD's status.
+#
+# The guest sees the host's filesystem read-only, except:
+#   tests/out/        shared read-write with the host (results, logs)
+#   /lib/modules, /etc, /var, /tmp, ...  overlays writable in the guest only
+# Inside, GENL_ECHO_KVER, GENL_ECHO_KO (the module built for KVER by
+# tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set.
+#
+# Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
+# VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there).
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# -ge 2 ] || die "usage: $0 KVER CMD [ARG...]"
+kver=$1
+shift
+image=/boot/vmlinuz-$kver
+[ -r "$image" ] || die "no kernel image $image"
+[ -x "$VENV/bin/vng" ] || die "no $VENV/bin/vng (run tests/setup.sh)"
+mkdir -p "$OUT"
+
+status_file=$OUT/.vm-status.$$
+rm -f "$status_file"
+
+env_vars=(
+	GENL_ECHO_KVER="$kver"
+	GENL_ECHO_KO="$(ko_for "$kver")"
+	GENL_ECHO_ROOT="$ROOT"
+	GENL_ECHO_OUT="$OUT"
+	PATH="$ROOT/target/release:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	PYTHONDONTWRITEBYTECODE=1
+	LC_ALL=C.UTF-8
+	CI="${CI:-}"
+)
+# POSIX sh quoting (the guest runs the command string with /bin/sh, where
+# bash's $'...' from printf %q means something else).
+shq() {
+	local w out=""
+	for w in "$@"; do
+		out+="'${w//\'/\'\\\'\'}' "
+	done
+	printf '%s' "$out"
+}
+script="cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
+
+fs_opts=()
+if [ "${VM_FORCE_9P:-0}" = 1 ] || ! command -v virtiofsd >/dev/null; then
+	fs_opts=(--force-9p)
+fi
+
+# Through a pipe: QEMU reopens its standard output, which (for a file) would
+# start writing again at offset 0 over what came before.
+set +e
+timeout -k 30 "${VM_TIMEOUT:-1200}" \
+	vng --run "$image" --disable-kvm "${fs_opts[@]}" \
+	--memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" \
+	--rwdir "$OUT" --overlay-rwdir /lib/modules \
+	--exec "$script" </dev/null 2>&1 | cat
+rc=${PIPESTATUS[0]}
+set -e
+
+# vng returns the guest command's status; the status file guards against a
+# guest that died (panic, timeout) before the command finished.
+if [ ! -f "$status_file" ]; then
+	echo "${0##*/}: the guest did not finish the command (vng exit $rc)" >&2
+	[ "$rc" != 0 ] || rc=1
+elif [ "$(cat "$status_file")" != "$rc" ]; then
+	echo "${0##*/}: guest command exited $(cat "$status_file"), vng $rc" >&2
+	[ "$rc" != 0 ] || rc=$(cat "$status_file")
+fi
+rm -f "$status_file"
+exit "$rc"

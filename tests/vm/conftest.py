@@ -1,0 +1,211 @@
+"""Fixtures for the guest suite. Runs as root inside the virtme-ng VM.
+
+Every test starts with a freshly loaded module (rmmod + insmod of
+$GENL_ECHO_KO), so the initial netns has mode none and zero counters, unless
+it is marked `module_unloaded` (the module is then unloaded when it starts).
+Network namespaces made with the `netns` fixture are deleted after the test.
+At the end of the session the module is unloaded and the kernel log is
+checked: a WARNING, BUG, Oops, refcount, general protection or KASAN line
+fails the run.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+import genl
+
+ROOT = Path(os.environ.get("GENL_ECHO_ROOT", Path(__file__).resolve().parents[2]))
+KVER = os.environ.get("GENL_ECHO_KVER", os.uname().release)
+KO = Path(os.environ.get("GENL_ECHO_KO", ROOT / "genl-kmod" / "genl_echo.ko"))
+OUT = Path(os.environ.get("GENL_ECHO_OUT", "/tmp")) / KVER
+NLCTL = ROOT / "target" / "release" / "nlctl"
+MODULE = "genl_echo"
+
+BAD_DMESG = re.compile(
+    r"WARNING|\bBUG\b|Oops|refcount|general protection|KASAN|UBSAN|"
+    r"Call Trace|list_(add|del) corruption|kernel BUG|stack-protector")
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+class Result:
+    def __init__(self, args, proc):
+        self.args = args
+        self.rc = proc.returncode
+        self.out_bytes = proc.stdout
+        self.out = proc.stdout.decode("utf-8", "surrogateescape")
+        self.err = proc.stderr.decode("utf-8", "surrogateescape")
+
+    @property
+    def json(self):
+        assert self.rc == 0, self
+        lines = self.out.splitlines()
+        assert len(lines) == 1, f"expected one line of JSON, got {self.out!r}"
+        assert self.out.endswith("\n"), f"no final newline: {self.out!r}"
+        return json.loads(self.out)
+
+    def __repr__(self):
+        out = self.out if len(self.out) < 2000 else self.out[:2000] + "..."
+        return f"<{' '.join(map(repr, self.args))[:500]} rc={self.rc} out={out!r} err={self.err!r}>"
+
+
+def run(args, stdin=None, timeout=120, check=False):
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    args = [a if isinstance(a, bytes) else str(a) for a in args]
+    proc = subprocess.run(args, input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout)
+    res = Result(args, proc)
+    if check:
+        assert res.rc == 0, res
+    return res
+
+
+def nlctl(*args, stdin=None, prefix=(), timeout=120):
+    """Runs nlctl ARGS (after PREFIX, e.g. setpriv or unshare)."""
+    return run([*prefix, NLCTL, *args], stdin=stdin, timeout=timeout)
+
+
+def ok(*args, **kw):
+    """Runs nlctl, asserts exit 0, nothing on stderr, one JSON line; returns it."""
+    res = nlctl(*args, **kw)
+    assert res.rc == 0, res
+    assert res.err == "", res
+    return res.json
+
+
+def assert_error(res, code, *needles):
+    """nlctl failed with CODE, printed nothing on stdout and exactly one
+    'nlctl: ...' line on stderr containing every needle (case-insensitive)."""
+    assert res.rc == code, res
+    assert res.out == "", res
+    lines = res.err.splitlines()
+    assert len(lines) == 1, f"expected one stderr line: {res!r}"
+    assert lines[0].startswith("nlctl: "), res
+    for n in needles:
+        assert n.lower() in lines[0].lower(), f"{n!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def module_loaded():
+    return Path(f"/sys/module/{MODULE}").exists()
+
+
+def unload_module():
+    if module_loaded():
+        r = run(["rmmod", MODULE])
+        assert r.rc == 0, f"rmmod failed: {r!r}"
+    assert not module_loaded()
+
+
+def load_module():
+    assert KO.is_file(), f"no module at {KO} (tests/build-kmod.sh {KVER})"
+    r = run(["insmod", KO])
+    assert r.rc == 0, f"insmod failed: {r!r}"
+    assert module_loaded()
+
+
+def reload_module():
+    unload_module()
+    load_module()
+
+
+def stats(*args, **kw):
+    return ok(*args, "stats", **kw)
+
+
+def zero_stats(mode="none"):
+    return {"mode": mode, "echo_requests": 0, "echo_bytes": 0,
+            "chars_converted": 0, "mode_changes": 0, "rejected": 0}
+
+
+@pytest.fixture(autouse=True)
+def fresh_module(request):
+    if request.node.get_closest_marker("module_unloaded"):
+        unload_module()
+    else:
+        reload_module()
+    yield
+
+
+@pytest.fixture
+def netns():
+    """netns('a') creates /run/netns/a (deleted after the test)."""
+    made = []
+
+    def make(name):
+        r = run(["ip", "netns", "add", name])
+        assert r.rc == 0, r
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        run(["ip", "netns", "del", name])
+
+
+@pytest.fixture
+def raw():
+    """A raw generic netlink socket in the initial netns, family resolved."""
+    with genl.GenlSocket() as s:
+        s.get_family()
+        yield s
+
+
+def wait_for_listeners(group_id, count, ns_prefix=(), timeout=30):
+    """Waits until COUNT NETLINK_GENERIC sockets of the netns have joined
+    GROUP_ID (as /proc/net/netlink shows for group ids below 32)."""
+    if group_id >= 32:
+        time.sleep(3)
+        return
+    deadline = time.monotonic() + timeout
+    n = -1
+    while time.monotonic() < deadline:
+        text = run([*ns_prefix, "cat", "/proc/net/netlink"], check=True).out
+        n = 0
+        for line in text.splitlines()[1:]:
+            f = line.split()
+            if int(f[1]) == 16 and int(f[3], 16) & (1 << (group_id - 1)):
+                n += 1
+        if n >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"only {n} listeners on group {group_id} after {timeout}s")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "module_unloaded: start with the module unloaded")
+    OUT.mkdir(parents=True, exist_ok=True)
+    # keep the boot log, then start the session's log from empty
+    boot = subprocess.run(["dmesg"], stdout=subprocess.PIPE, check=False).stdout
+    (OUT / "dmesg-boot.txt").write_bytes(boot)
+    subprocess.run(["dmesg", "-C"], check=False)
+
+
+def check_dmesg():
+    text = subprocess.run(["dmesg"], stdout=subprocess.PIPE,
+                          check=False).stdout.decode("utf-8", "replace")
+    (OUT / "dmesg.txt").write_text(text)
+    return [line for line in text.splitlines() if BAD_DMESG.search(line)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # unload at the end, so exit-path problems show up in the log too
+    if module_loaded():
+        r = subprocess.run(["rmmod", MODULE], capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            print(f"\nFINAL rmmod {MODULE} FAILED: {r.stderr.strip()}")
+            session.exitstatus = 1
+    bad = check_dmesg()
+    if bad:
+        print("\nKERNEL LOG PROBLEMS (see tests/out/%s/dmesg.txt):" % KVER)
+        for line in bad:
+            print("  " + line)
+        session.exitstatus = 1
