@@ -491,11 +491,31 @@ int genl_transact(struct nl_sock *s, const struct nl_buf *req,
 	}
 }
 
+/*
+ * Sends the request in @req (and frees it), waits for its reply and parses
+ * the reply's attributes into @tb.
+ */
+static int genl_call(struct nl_sock *s, struct nl_buf *req,
+		     const struct nlattr **tb, unsigned int maxattr,
+		     int timeout_ms)
+{
+	const struct nlmsghdr *reply;
+	int err;
+
+	err = genl_transact(s, req, &reply, timeout_ms);
+	nb_free(req);
+	if (err)
+		return err;
+	if (nl_attr_parse((const uint8_t *)reply + NL_GENL_HDRLEN,
+			  reply->nlmsg_len - NL_GENL_HDRLEN, tb, maxattr))
+		return -EBADMSG;
+	return 0;
+}
+
 static int genl_getfamily(struct nl_sock *s, const char *name, uint16_t id,
 			  uint16_t *out, int timeout_ms)
 {
 	const struct nlattr *tb[CTRL_ATTR_MAX + 1];
-	const struct nlmsghdr *reply;
 	struct nl_buf b;
 	size_t off;
 	int err;
@@ -508,13 +528,9 @@ static int genl_getfamily(struct nl_sock *s, const char *name, uint16_t id,
 	else
 		nb_attr(&b, CTRL_ATTR_FAMILY_ID, &id, sizeof(id));
 	nb_msg_end(&b, off);
-	err = genl_transact(s, &b, &reply, timeout_ms);
-	nb_free(&b);
+	err = genl_call(s, &b, tb, CTRL_ATTR_MAX, timeout_ms);
 	if (err)
 		return err;
-	if (nl_attr_parse((const uint8_t *)reply + NL_GENL_HDRLEN,
-			  reply->nlmsg_len - NL_GENL_HDRLEN, tb, CTRL_ATTR_MAX))
-		return -EBADMSG;
 	if (!tb[CTRL_ATTR_FAMILY_ID] ||
 	    nla_plen(tb[CTRL_ATTR_FAMILY_ID]) != sizeof(uint16_t))
 		return -EBADMSG;
@@ -541,7 +557,6 @@ int ge_stats(struct nl_sock *s, uint16_t id, struct genl_echo_stats *st,
 	     int timeout_ms)
 {
 	const struct nlattr *tb[GENL_ECHO_A_MAX + 1];
-	const struct nlmsghdr *reply;
 	struct nl_buf b;
 	size_t off;
 	int err;
@@ -550,14 +565,9 @@ int ge_stats(struct nl_sock *s, uint16_t id, struct genl_echo_stats *st,
 	off = nb_genl_begin(&b, id, NLM_F_REQUEST, s->seq++,
 			    GENL_ECHO_CMD_STATS, GENL_ECHO_FAMILY_VERSION, 0);
 	nb_msg_end(&b, off);
-	err = genl_transact(s, &b, &reply, timeout_ms);
-	nb_free(&b);
+	err = genl_call(s, &b, tb, GENL_ECHO_A_MAX, timeout_ms);
 	if (err)
 		return err;
-	if (nl_attr_parse((const uint8_t *)reply + NL_GENL_HDRLEN,
-			  reply->nlmsg_len - NL_GENL_HDRLEN, tb,
-			  GENL_ECHO_A_MAX))
-		return -EBADMSG;
 	if (!nla_get_u32_checked(tb[GENL_ECHO_A_MODE], &st->mode) ||
 	    !nla_get_u64_checked(tb[GENL_ECHO_A_STATS_ECHO_REQUESTS],
 				 &st->echo_requests) ||
@@ -577,7 +587,6 @@ int ge_set_case(struct nl_sock *s, uint16_t id, uint32_t mode, uint32_t *prev,
 		int timeout_ms)
 {
 	const struct nlattr *tb[GENL_ECHO_A_MAX + 1];
-	const struct nlmsghdr *reply;
 	struct nl_buf b;
 	uint32_t got;
 	size_t off;
@@ -588,14 +597,9 @@ int ge_set_case(struct nl_sock *s, uint16_t id, uint32_t mode, uint32_t *prev,
 			    GENL_ECHO_CMD_SET_CASE, GENL_ECHO_FAMILY_VERSION, 0);
 	nb_attr_u32(&b, GENL_ECHO_A_MODE, mode);
 	nb_msg_end(&b, off);
-	err = genl_transact(s, &b, &reply, timeout_ms);
-	nb_free(&b);
+	err = genl_call(s, &b, tb, GENL_ECHO_A_MAX, timeout_ms);
 	if (err)
 		return err;
-	if (nl_attr_parse((const uint8_t *)reply + NL_GENL_HDRLEN,
-			  reply->nlmsg_len - NL_GENL_HDRLEN, tb,
-			  GENL_ECHO_A_MAX))
-		return -EBADMSG;
 	if (!nla_get_u32_checked(tb[GENL_ECHO_A_MODE], &got) || got != mode ||
 	    !nla_get_u32_checked(tb[GENL_ECHO_A_PREV_MODE], prev))
 		return -EBADMSG;
