@@ -20,6 +20,7 @@ APT_PACKAGES=(
 	make gcc libc6-dev                    # module build
 	sparse                                # make -C genl-kmod check
 	dkms                                  # tests/dkms-build.sh: the DKMS install path
+	time                                  # GNU time -v: nlctl's peak RSS in the bench
 	jq iproute2 util-linux kmod procps     # used by the suite inside the guest
 	udev                                  # udevadm, used by virtme-ng's guest init when present
 	libcap-ng-dev libseccomp-dev pkg-config # to build virtiofsd (below)

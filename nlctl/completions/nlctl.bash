@@ -16,6 +16,9 @@ _nlctl() {
             ",$1")
                 cmd="nlctl"
                 ;;
+            nlctl,bench)
+                cmd="nlctl__subcmd__bench"
+                ;;
             nlctl,echo)
                 cmd="nlctl__subcmd__echo"
                 ;;
@@ -36,6 +39,9 @@ _nlctl() {
                 ;;
             nlctl,stats)
                 cmd="nlctl__subcmd__stats"
+                ;;
+            nlctl__subcmd__help,bench)
+                cmd="nlctl__subcmd__help__subcmd__bench"
                 ;;
             nlctl__subcmd__help,echo)
                 cmd="nlctl__subcmd__help__subcmd__echo"
@@ -65,12 +71,62 @@ _nlctl() {
 
     case "${cmd}" in
         nlctl)
-            opts="-h -V --pretty --netns --help --version echo set-mode get-mode stats monitor info help"
+            opts="-h -V --pretty --netns --help --version echo set-mode get-mode stats monitor bench info help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nlctl__subcmd__bench)
+            opts="-h -V --size --seconds --count --warmup --batch --threads --mode --rcvbuf --pretty --netns --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seconds)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warmup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "single batch threads batch-threads all" -- "${cur}"))
+                    return 0
+                    ;;
+                --rcvbuf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --netns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -119,8 +175,22 @@ _nlctl() {
             return 0
             ;;
         nlctl__subcmd__help)
-            opts="echo set-mode get-mode stats monitor info help"
+            opts="echo set-mode get-mode stats monitor bench info help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nlctl__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -115,6 +115,48 @@ pub enum Command {
         #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
         rcvbuf: Option<u32>,
     },
+    /// Measure echo round trips per second and their latency.
+    ///
+    /// For each message size, runs the selected modes: "single" (one
+    /// request at a time on one socket), "batch" (--batch requests in one
+    /// send, the replies drained with recvmmsg), "threads" (--threads
+    /// threads, each one request at a time on its own socket) and
+    /// "batch-threads" (--threads threads, each sending batches). Every reply
+    /// is checked: sequence number, port id, length, command and the echoed
+    /// bytes. Prints one JSON object (see docs/json-output.md). The receive
+    /// buffer is sized for a whole batch (SO_RCVBUFFORCE as root), or the
+    /// batch is made smaller to fit it; if replies are lost anyway (ENOBUFS)
+    /// the JSON reports "overruns" and "lost" and the status is 1.
+    Bench {
+        /// Message size in bytes, 0 to 65530; repeat for several sizes.
+        #[arg(long = "size", value_name = "BYTES", default_values_t = [16u32, 1024, 32768], value_parser = clap::value_parser!(u32).range(0..=genl_proto::consts::MSG_MAX as i64))]
+        sizes: Vec<u32>,
+        /// Measure each case for S seconds (default 1).
+        #[arg(long, value_name = "S", value_parser = parse_seconds, conflicts_with = "count")]
+        seconds: Option<f64>,
+        /// Measure each case for N requests instead (split between threads).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        /// Unmeasured requests before each case.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        warmup: u64,
+        /// Requests per send in the batch modes (made smaller if the socket
+        /// buffers cannot hold them).
+        #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        batch: u32,
+        /// Threads in the threads and batch-threads modes, each with its own
+        /// socket.
+        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+        threads: u32,
+        /// Which cases to run.
+        #[arg(long, value_enum, default_value_t = BenchMode::All)]
+        mode: BenchMode,
+        /// Set SO_RCVBUF(FORCE) to BYTES instead of sizing it for the batch,
+        /// and do not shrink the batch to fit: a too small buffer then loses
+        /// replies, which are counted and reported (status 1).
+        #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+        rcvbuf: Option<u32>,
+    },
     /// Show what the kernel reports about the family: id, version,
     /// operations and their flags, multicast groups, attribute policies.
     Info {
@@ -122,6 +164,30 @@ pub enum Command {
         #[arg(long, value_name = "NAME", default_value = genl_proto::consts::FAMILY_NAME)]
         family: String,
     },
+}
+
+/// The cases `nlctl bench` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchMode {
+    /// One request at a time on one socket.
+    Single,
+    /// --batch requests per send, replies drained with recvmmsg.
+    Batch,
+    /// --threads threads, one request at a time each.
+    Threads,
+    /// --threads threads, batches of --batch each.
+    BatchThreads,
+    /// single, batch, threads and batch-threads.
+    All,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v <= 3600.0 {
+        Ok(v)
+    } else {
+        Err("must be more than 0 and at most 3600".into())
+    }
 }
 
 #[cfg(test)]
@@ -132,5 +198,30 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bench_arguments() {
+        let c = Cli::try_parse_from(["nlctl", "bench"]).unwrap();
+        match c.command {
+            Command::Bench { sizes, .. } => assert_eq!(sizes, [16, 1024, 32768]),
+            _ => panic!("not bench"),
+        }
+        let c = Cli::try_parse_from(["nlctl", "bench", "--size", "16", "--size", "65530"]).unwrap();
+        match c.command {
+            Command::Bench { sizes, mode, .. } => {
+                assert_eq!(sizes, [16, 65530]);
+                assert_eq!(mode, BenchMode::All);
+            }
+            _ => panic!("not bench"),
+        }
+        for bad in [
+            &["nlctl", "bench", "--size", "65531"][..],
+            &["nlctl", "bench", "--seconds", "0"],
+            &["nlctl", "bench", "--seconds", "1", "--count", "5"],
+            &["nlctl", "bench", "--batch", "0"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 }

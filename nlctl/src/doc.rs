@@ -76,6 +76,28 @@ pub const JSON_OUTPUT: &[Output] = &[
         ],
     },
     Output {
+        command: "bench",
+        example: r#"{"client":"nlctl","version":"0.1.0","kernel":"6.1.0-56-amd64","cpus":2,"family_id":32,"seconds":1.0,"count":null,"warmup":100,"results":[{"mode":"single","size":16,...},...],"overruns":0,"lost":0}"#,
+        keys: &[
+            k("client", "string", "always \"nlctl\" (the C client genl_cbench prints \"c\")"),
+            k("version, kernel, cpus, family_id", "string, string, number, number", "nlctl's version, the running kernel, the CPUs available, the family id used"),
+            k("seconds, count", "number or null", "the duration or the request count of each case (one of them is null)"),
+            k("warmup", "number", "unmeasured requests before each case (per thread)"),
+            k("results", "array", "one object per size and mode, in the order of --size and single, batch, threads, batch-threads"),
+            k("results[].mode", "string", "\"single\", \"batch\", \"threads\" or \"batch-threads\""),
+            k("results[].size, threads, batch", "number", "message bytes, threads (one socket each), requests per send (after fitting the socket buffers)"),
+            k("results[].requests, verified", "number", "requests sent and replies received and checked (all threads)"),
+            k("results[].seconds, rps", "number", "measured wall time and verified replies per second"),
+            k("results[].p50_us, p99_us", "number", "latency percentiles: of one request, send to reply checked, one request in 8 timed (single, threads); of one whole batch, send to last reply checked (batch modes)"),
+            k("results[].p50_us_per_request, p99_us_per_request", "number", "the same divided by the batch size"),
+            k("results[].overruns, lost", "number", "ENOBUFS reports and replies the kernel dropped, measured requests only"),
+            k("results[].syscalls_per_request", "number", "send, recv and recvmmsg calls per request"),
+            k("results[].send_us_per_request, recv_us_per_request", "number or null", "batch modes: mean time per request in send (the kernel handles the batch) and in receiving and checking replies; null otherwise"),
+            k("results[].rcvbuf", "number", "SO_RCVBUF as the kernel set it"),
+            k("overruns, lost", "number", "totals over every case, warm-ups included; non-zero makes the exit status 1"),
+        ],
+    },
+    Output {
         command: "info",
         example: r#"{"id":30,"name":"genl_echo","version":1,"hdrsize":0,"maxattr":9,"ops":[...],"mcast_groups":[{"name":"events","id":12}],"policies":[...]}"#,
         keys: &[

@@ -7,7 +7,8 @@ pub enum Exit {
     /// 0: success.
     Ok = 0,
     /// 1: any other failure: I/O error, an unexpected or undecodable reply,
-    /// a network namespace that cannot be opened.
+    /// a network namespace that cannot be opened, replies lost to receive
+    /// buffer overruns in `bench`.
     Failure = 1,
     /// 2: usage error: bad arguments (clap's own), a message longer than
     /// `GENL_ECHO_MSG_MAX` bytes or containing a NUL byte. Nothing was sent.
@@ -43,7 +44,7 @@ impl Exit {
             Exit::Ok => "success",
             Exit::Failure => {
                 "other failure: I/O error, unexpected or undecodable reply, \
-                 network namespace that cannot be opened"
+                 network namespace that cannot be opened, replies lost in bench"
             }
             Exit::Usage => {
                 "usage error: bad arguments, message longer than 65530 bytes or \

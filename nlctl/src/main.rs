@@ -4,6 +4,7 @@
 //! 2), runs the command and turns any [`Error`] into one `nlctl: ...` line
 //! on standard error and the exit status from [`nlctl::exit::Exit`].
 
+mod bench;
 mod conn;
 mod errno;
 mod error;
@@ -89,6 +90,36 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Monitor { count, rcvbuf } => monitor::run(count, rcvbuf),
         Command::Info { family } => emit(pretty, &info::run(&family)?),
+        Command::Bench {
+            sizes,
+            seconds,
+            count,
+            warmup,
+            batch,
+            threads,
+            mode,
+            rcvbuf,
+        } => {
+            let opts = bench::Options {
+                sizes: sizes.into_iter().map(|s| s as usize).collect(),
+                seconds: seconds.unwrap_or(bench::DEFAULT_SECONDS),
+                count,
+                warmup,
+                batch: batch as usize,
+                threads: threads as usize,
+                mode,
+                rcvbuf: rcvbuf.map(|b| b as usize),
+            };
+            let report = bench::run(&opts)?;
+            emit(pretty, &report)?;
+            match report.losses() {
+                (0, 0) => Ok(()),
+                (lost, overruns) => Err(Error::Other(format!(
+                    "{lost} replies lost in {overruns} receive buffer overruns (ENOBUFS); \
+                     see \"overruns\" and \"lost\" in the output"
+                ))),
+            }
+        }
     }
 }
 
