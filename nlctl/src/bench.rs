@@ -147,30 +147,8 @@ struct Sock {
 
 impl Sock {
     fn open() -> Result<Sock, Error> {
-        let handle = conn::open_socket()?;
-        conn::set_int_opt(&handle, libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, 1)
-            .map_err(|e| Error::io("setsockopt NETLINK_CAP_ACK", &e))?;
+        let handle = conn::open_request_socket()?;
         let fd = handle.as_raw_fd();
-        let tv = libc::timeval {
-            tv_sec: RECV_TIMEOUT_SECS,
-            tv_usec: 0,
-        };
-        // SAFETY: tv is a valid timeval for the duration of the call.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(Error::io(
-                "setsockopt SO_RCVTIMEO",
-                &io::Error::last_os_error(),
-            ));
-        }
         let pid = handle.pid();
         Ok(Sock {
             _handle: handle,

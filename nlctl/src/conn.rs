@@ -78,6 +78,36 @@ impl NetError {
 /// Seconds to wait for a reply before giving up.
 const RECV_TIMEOUT_SECS: libc::time_t = 10;
 
+/// Opens a generic netlink socket for request/reply use: errors leave the
+/// request out (`NETLINK_CAP_ACK`) and a receive gives up after
+/// `RECV_TIMEOUT_SECS` instead of hanging.
+pub(crate) fn open_request_socket() -> Result<NlSocketHandle, Error> {
+    let sock = open_socket()?;
+    set_int_opt(&sock, libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, 1)
+        .map_err(|e| Error::io("setsockopt NETLINK_CAP_ACK", &e))?;
+    let tv = libc::timeval {
+        tv_sec: RECV_TIMEOUT_SECS,
+        tv_usec: 0,
+    };
+    // SAFETY: tv is a valid timeval for the duration of the call.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(Error::io(
+            "setsockopt SO_RCVTIMEO",
+            &io::Error::last_os_error(),
+        ));
+    }
+    Ok(sock)
+}
+
 /// A generic netlink socket with its buffers.
 pub struct Conn {
     sock: NlSocketHandle,
@@ -90,29 +120,7 @@ pub struct Conn {
 impl Conn {
     /// Opens a generic netlink socket for requests.
     pub fn open() -> Result<Conn, Error> {
-        let sock = open_socket()?;
-        set_int_opt(&sock, libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, 1)
-            .map_err(|e| Error::io("setsockopt NETLINK_CAP_ACK", &e))?;
-        let tv = libc::timeval {
-            tv_sec: RECV_TIMEOUT_SECS,
-            tv_usec: 0,
-        };
-        // SAFETY: tv is a valid timeval for the duration of the call.
-        let r = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(Error::io(
-                "setsockopt SO_RCVTIMEO",
-                &io::Error::last_os_error(),
-            ));
-        }
+        let sock = open_request_socket()?;
         let pid = sock.pid();
         Ok(Conn {
             sock,
