@@ -108,6 +108,13 @@ pub(crate) fn open_request_socket() -> Result<NlSocketHandle, Error> {
     Ok(sock)
 }
 
+/// A received message, as [`Conn::classify`] sorts it.
+enum Incoming {
+    Skip,
+    Done,
+    Data,
+}
+
 /// A generic netlink socket with its buffers.
 pub struct Conn {
     sock: NlSocketHandle,
@@ -144,24 +151,16 @@ impl Conn {
             let mut found = None;
             for m in netlink::messages(&self.rx[..n]) {
                 let m = m?;
-                if !self.is_ours(&m, seq) {
-                    continue;
-                }
-                if netlink::is_error(m.ty) {
-                    let e = netlink::parse_error(m.payload, m.flags)?;
-                    if e.errno == 0 {
-                        continue;
+                match self.classify(&m, seq)? {
+                    Incoming::Skip => continue,
+                    Incoming::Done => {
+                        return Err(NetError::Decode(DecodeError::UnexpectedType(m.ty)))
                     }
-                    return Err(self.kernel_error(e.errno, e.ext_ack));
+                    Incoming::Data => {
+                        found = Some((m.offset, m.offset + m.bytes.len()));
+                        break;
+                    }
                 }
-                if m.ty == NLMSG_NOOP {
-                    continue;
-                }
-                if netlink::is_done(m.ty) {
-                    return Err(NetError::Decode(DecodeError::UnexpectedType(m.ty)));
-                }
-                found = Some((m.offset, m.offset + m.bytes.len()));
-                break;
             }
             if let Some((s, e)) = found {
                 return Ok(&self.rx[s..e]);
@@ -181,27 +180,17 @@ impl Conn {
             let n = self.recv()?;
             for m in netlink::messages(&self.rx[..n]) {
                 let m = m?;
-                if !self.is_ours(&m, seq) {
-                    continue;
-                }
-                if netlink::is_error(m.ty) {
-                    let e = netlink::parse_error(m.payload, m.flags)?;
-                    if e.errno == 0 {
-                        continue;
+                match self.classify(&m, seq)? {
+                    Incoming::Skip => continue,
+                    Incoming::Done => {
+                        let (errno, ext_ack) = netlink::parse_done(m.payload, m.flags)?;
+                        if errno != 0 {
+                            return Err(self.kernel_error(errno, ext_ack));
+                        }
+                        return Ok(());
                     }
-                    return Err(self.kernel_error(e.errno, e.ext_ack));
+                    Incoming::Data => each(&m)?,
                 }
-                if netlink::is_done(m.ty) {
-                    let (errno, ext_ack) = netlink::parse_done(m.payload, m.flags)?;
-                    if errno != 0 {
-                        return Err(self.kernel_error(errno, ext_ack));
-                    }
-                    return Ok(());
-                }
-                if m.ty == NLMSG_NOOP {
-                    continue;
-                }
-                each(&m)?;
             }
         }
     }
@@ -219,6 +208,26 @@ impl Conn {
             }
             Err(e) => Err(e.into_error("family lookup")),
         }
+    }
+
+    /// What message `m` means for the request with sequence number `seq`:
+    /// another request's message, an ACK or a NOOP is skipped; an
+    /// `NLMSG_ERROR` with a non-zero error is the kernel's refusal.
+    fn classify(&self, m: &NlMsg<'_>, seq: u32) -> Result<Incoming, NetError> {
+        if !self.is_ours(m, seq) || m.ty == NLMSG_NOOP {
+            return Ok(Incoming::Skip);
+        }
+        if netlink::is_error(m.ty) {
+            let e = netlink::parse_error(m.payload, m.flags)?;
+            if e.errno == 0 {
+                return Ok(Incoming::Skip);
+            }
+            return Err(self.kernel_error(e.errno, e.ext_ack));
+        }
+        if netlink::is_done(m.ty) {
+            return Ok(Incoming::Done);
+        }
+        Ok(Incoming::Data)
     }
 
     fn is_ours(&self, m: &NlMsg<'_>, seq: u32) -> bool {
