@@ -10,7 +10,8 @@
 # tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set.
 #
 # Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
-# VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there).
+# VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there),
+# VM_APPEND (extra kernel command line), VM_QEMU_OPTS (extra QEMU arguments).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -47,6 +48,9 @@ shq() {
 }
 script="cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
 
+extra_opts=()
+[ -z "${VM_APPEND:-}" ] || extra_opts+=("--append=$VM_APPEND")
+[ -z "${VM_QEMU_OPTS:-}" ] || extra_opts+=("--qemu-opts=$VM_QEMU_OPTS")
 fs_opts=()
 if [ "${VM_FORCE_9P:-0}" = 1 ] || ! command -v virtiofsd >/dev/null; then
 	fs_opts=(--force-9p)
@@ -56,7 +60,7 @@ fi
 # start writing again at offset 0 over what came before.
 set +e
 timeout -k 30 "${VM_TIMEOUT:-1200}" \
-	vng --run "$image" --disable-kvm "${fs_opts[@]}" \
+	vng --run "$image" --disable-kvm "${fs_opts[@]}" "${extra_opts[@]}" \
 	--memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" \
 	--rwdir "$OUT" --overlay-rwdir /lib/modules \
 	--exec "$script" </dev/null 2>&1 | cat

@@ -410,7 +410,7 @@ impl Expect {
                 _ => {}
             }
         }
-        let mode = mode.ok_or(Fail::Bad("reply without GENL_ECHO_A_MODE".into()))?;
+        let mode = mode.ok_or_else(|| Fail::Bad("reply without GENL_ECHO_A_MODE".into()))?;
         let want = usize::try_from(mode)
             .ok()
             .and_then(|i| self.msg.get(i))

@@ -86,8 +86,23 @@ def machine():
     for line in read("/proc/meminfo").splitlines():
         if line.startswith("MemTotal"):
             mem = line.split(":", 1)[1].strip()
+    flags = set()
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    auto_init = ""
+    for line in run(["dmesg"]).stdout.decode(errors="replace").splitlines():
+        if "mem auto-init:" in line:
+            auto_init = line.split("mem auto-init:", 1)[1].strip()
     return {
         "kernel": platform.release(),
+        # virtme-ng's own parameters (the command to run, mounts) left out
+        "cmdline": " ".join(w for w in read("/proc/cmdline").split()
+                            if not w.startswith(("virtme", "init="))),
+        # the kernel's memcpy/memset/copy_user variants follow these flags
+        "string_flags": sorted(flags & {"erms", "fsrm", "rep_good"}),
+        "mem_auto_init": auto_init,
         "kernel_version": read("/proc/sys/kernel/version"),
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -150,14 +165,24 @@ def profile(seconds=3):
         if p.returncode != 0:
             return None
         rep = run([perf, "report", "-i", data, "--stdio", "--sort", "dso,symbol"])
-        top = []
+        top, module = [], 0.0
         for line in rep.stdout.decode(errors="replace").splitlines():
             f = line.split()
             if len(f) >= 4 and f[0].endswith("%") and not line.startswith("#"):
-                top.append({"pct": float(f[0][:-1]), "dso": f[1], "symbol": f[3]})
-            if len(top) == 25:
-                break
-        out[name] = top
+                if len(top) < 25:
+                    top.append({"pct": float(f[0][:-1]), "dso": f[1], "symbol": f[3]})
+                # the module's own functions (what they call in the kernel
+                # is not counted here)
+                if f[3].startswith("genl_echo_"):
+                    module += float(f[0][:-1])
+        # where the samples are, by object: kernel, program, libraries
+        rep = run([perf, "report", "-i", data, "--stdio", "--sort", "dso"])
+        dsos = []
+        for line in rep.stdout.decode(errors="replace").splitlines():
+            f = line.split()
+            if len(f) >= 2 and f[0].endswith("%") and not line.startswith("#"):
+                dsos.append({"pct": float(f[0][:-1]), "dso": f[1]})
+        out[name] = {"top": top, "dsos": dsos, "module_pct": round(module, 2)}
     return out
 
 

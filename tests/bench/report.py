@@ -127,7 +127,7 @@ def figures_table(res, md=False):
                 f"{med([c['p50_us'] for c in cases]):,.1f}",
                 f"{med([c['p99_us'] for c in cases]):,.1f}",
                 f"{med(per):,.2f}",
-                "3" if key == "c" else f"{med([x for x in sc if x is not None]):.3f}",
+                "2" if key == "c" else f"{med([x for x in sc if x is not None]):.3f}",
             ])
     return table(head, rows, md)
 
@@ -159,9 +159,47 @@ def profile_text(res, n=8):
     if not prof:
         return ""
     lines = []
-    for name, top in prof.items():
-        lines.append(f"{name}: " + ", ".join(f"{x['symbol']} {x['pct']:.1f}%" for x in top[:n]))
+    for name, p in prof.items():
+        top, dsos = (p["top"], p["dsos"]) if isinstance(p, dict) else (p, [])
+        where = ", ".join(f"{d['dso']} {d['pct']:.1f}%" for d in dsos[:4])
+        if isinstance(p, dict) and "module_pct" in p:
+            where += f"; the module's own functions (genl_echo_*) {p['module_pct']:.1f}%"
+        lines.append(f"{name}: " + ", ".join(f"{x['symbol']} {x['pct']:.1f}%" for x in top[:n])
+                     + (f"\n  by object: {where}" if where else ""))
     return "\n".join(lines)
+
+
+def ceiling(res):
+    """What batching can reach, from the same run: per size, the C client's
+    round trip (1 / its median req/s) against the time the kernel spends per
+    request inside the batch's one `send` and the time to receive and check
+    one reply (the sweep's best batch size). Batching removes system calls,
+    not that work: C / (send + receive) bounds batched / C, and C / send
+    bounds it even if receiving cost nothing.
+    [(size, c_us, send_us, recv_us, batch)]"""
+    data = collect(res)
+    out = []
+    for size in sorted({c["size"] for c in res.get("sweep", [])}):
+        cs = data.get(size, {}).get("c")
+        rows = [c for c in res["sweep"] if c["size"] == size and c["batch"] > 1
+                and c["send_us_per_request"]]
+        if not cs or not rows:
+            continue
+        best = min(rows, key=lambda c: c["send_us_per_request"] + c["recv_us_per_request"])
+        out.append((size, 1e6 / med([c["rps"] for c in cs]), best["send_us_per_request"],
+                    best["recv_us_per_request"], best["batch"]))
+    return out
+
+
+def ceiling_table(res, md=False):
+    rows = []
+    for size, c_us, send, recv, batch in ceiling(res):
+        rows.append([size_label(size), f"{c_us:.2f}", str(batch), f"{send:.2f}", f"{recv:.2f}",
+                     f"{c_us / (send + recv):.2f}x", f"{c_us / send:.2f}x",
+                     f"{c_us / 3:.2f}"])
+    return table(["size", "C: us/request", "batch", "in send: us/request",
+                  "receiving+checking", "batched/C at best", "if receiving were free",
+                  "3x needs us/request <="], rows, md)
 
 
 def targets_table(res, md=False):
@@ -175,9 +213,15 @@ def machine_text(res):
     deb = re.search(r"Debian (\S+)", m.get("kernel_version", ""))
     kb = re.match(r"(\d+)", m.get("memory", ""))
     mem = f"{int(kb.group(1)) / 1024 / 1024:.1f} GiB" if kb else m.get("memory", "")
-    return (f"{m['cpus']} vCPUs under QEMU TCG (no KVM), {mem}, "
+    text = (f"{m['cpus']} vCPUs under QEMU TCG (no KVM), {mem}, "
             f"kernel {m['kernel']}" + (f" (Debian {deb.group(1)})" if deb else "")
             + f", clocksource {m['clocksource']}")
+    if "string_flags" in m:
+        text += ", ERMS " + ("on" if "erms" in m["string_flags"] else "off")
+    init = re.search(r"heap alloc:(\w+)", m.get("mem_auto_init", ""))
+    if init:
+        text += f", init_on_alloc {init.group(1)}"
+    return text
 
 
 # -- the chart ---------------------------------------------------------------
@@ -299,6 +343,8 @@ def main():
     h = res.get("host")
     if h:
         psi = h.get("cpu_pressure_pct")
+        if h.get("qemu_cpu"):
+            print(f"QEMU CPU model: {h['qemu_cpu']}")
         print(f"host: {h['cpus']} CPUs, {h['qemu']}, load average {h['loadavg_before']} "
               f"before, {h['loadavg_after']} after"
               + (f"; CPU pressure during the run {psi}%" if psi is not None else ""))
@@ -318,6 +364,11 @@ def main():
     if res.get("sweep"):
         print("batch size sweep (nlctl bench --mode batch):")
         print(sweep_table(res, a.markdown))
+        print()
+    if ceiling(res):
+        print("what batching can reach (C round trip against the kernel's work per request "
+              "in a batch):")
+        print(ceiling_table(res, a.markdown))
         print()
     if res.get("profile"):
         print("hottest functions (perf, cpu-clock):")

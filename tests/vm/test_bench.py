@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOBODY, assert_error, nlctl, ok, stats
+from conftest import NOBODY, assert_error, nlctl, ok, run, stats
+from test_hostile import tools  # noqa: F401 (fixture)
 
 CASE_KEYS = [
     "mode", "size", "threads", "batch", "requests", "seconds", "rps", "p50_us", "p99_us",
@@ -92,6 +93,26 @@ def test_bench_checks_replies_in_every_mode():
         out = ok("bench", "--size", "64", "--count", "200", "--batch", "32")
         for c in out["results"]:
             check_case(c)
+
+
+@pytest.mark.parametrize("mode", ["none", "upper", "lower"])
+def test_c_client_checks_and_counts(tools, mode):
+    """genl_cbench, the C floor, does what the comparison assumes: one
+    request per round trip, all of them reaching the kernel, every reply
+    checked against the request converted under the reported mode."""
+    ok("set-mode", mode)
+    before = stats()
+    res = run([tools["genl_cbench"], "--size", 300, "--count", 1000, "--warmup", 5])
+    assert res.rc == 0, res
+    out = json.loads(res.out)
+    assert list(out) == ["client", "size", "requests", "seconds", "rps", "p50_us", "p99_us"]
+    assert out["client"] == "c" and out["size"] == 300 and out["requests"] == 1000, out
+    assert out["rps"] > 0 and 0 < out["p50_us"] <= out["p99_us"], out
+    after = stats()
+    assert after["echo_requests"] - before["echo_requests"] == 1005, (before, after)
+    assert after["echo_bytes"] - before["echo_bytes"] == 300 * 1005, (before, after)
+    converted = after["chars_converted"] - before["chars_converted"]
+    assert (converted > 0) == (mode != "none"), (before, after)
 
 
 def test_unprivileged_batch_is_made_to_fit_rcvbuf():

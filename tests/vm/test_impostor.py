@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import KVER, OUT, ROOT, nlctl, run, unload_module
+from test_hostile import tools  # noqa: F401 (fixture)
 
 EVIL = Path(os.environ.get(
     "GENL_ECHO_EVIL_KO", Path(os.environ.get("GENL_ECHO_OUT", ROOT / "tests" / "out"))
@@ -70,3 +71,16 @@ def test_unknown_attributes_tolerated():
     assert res.rc == 0, res
     assert split_stderr(res) == [], res
     assert res.out == '{"mode":"upper"}\n', res
+
+
+def test_benches_verify_every_reply(tools):
+    """Neither bench counts a reply it has not checked: the impostor's ECHO
+    reply has no GENL_ECHO_A_MSG, so both stop at the first one."""
+    res = nlctl("bench", "--mode", "single", "--size", "16", "--count", "10")
+    assert res.rc == 1, res
+    assert "panicked" not in res.err, res
+    assert "reply" in res.err, res
+    c = run([tools["genl_cbench"], "--size", 16, "--count", 10, "--warmup", 0])
+    assert c.rc == 2, c  # the tools' die()
+    assert c.out == "", c
+    assert "unexpected reply" in c.err, c
