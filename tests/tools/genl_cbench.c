@@ -73,19 +73,14 @@ struct expect {
 	uint16_t fid;
 	uint32_t portid;
 	size_t reply_len;
-	const uint8_t *text;	/* the request's message */
-	uint8_t *conv;		/* text converted under conv_mode */
-	uint32_t conv_mode;
-	size_t size;
+	struct ge_echo_want want;
 };
 
 static void check_reply(struct expect *x, const uint8_t *d, long n,
 			uint32_t seq)
 {
 	const struct nlmsghdr *r = (const struct nlmsghdr *)d;
-	const struct genlmsghdr *g = (const struct genlmsghdr *)(d + NL_HDRLEN);
-	const struct nlattr *tb[GENL_ECHO_A_MAX + 1];
-	const struct nlattr *msg;
+	char why[128];
 	uint32_t mode;
 
 	if (n < 0)
@@ -98,28 +93,15 @@ static void check_reply(struct expect *x, const uint8_t *d, long n,
 		die("ECHO failed: %s%s%s", strerror(e.error), e.msg ? ": " : "",
 		    e.msg ? e.msg : "");
 	}
-	if ((size_t)n < NL_GENL_HDRLEN)
+	if ((size_t)n < NL_HDRLEN)
 		die("unexpected reply: %ld bytes", n);
 	if ((size_t)n != x->reply_len || r->nlmsg_len != x->reply_len ||
-	    r->nlmsg_type != x->fid || r->nlmsg_seq != seq ||
-	    r->nlmsg_pid != x->portid || g->cmd != GENL_ECHO_CMD_ECHO)
-		die("unexpected reply: type %u, %ld bytes, seq %u, port %u, cmd %u (expected %u, %zu, %u, %u, %u)",
-		    r->nlmsg_type, n, r->nlmsg_seq, r->nlmsg_pid, g->cmd,
-		    x->fid, x->reply_len, seq, x->portid, GENL_ECHO_CMD_ECHO);
-	if (nl_attr_parse(d + NL_GENL_HDRLEN, n - NL_GENL_HDRLEN, tb,
-			  GENL_ECHO_A_MAX) ||
-	    !nla_get_u32_checked(tb[GENL_ECHO_A_MODE], &mode))
-		die("reply %u: malformed attributes or no MODE", seq);
-	msg = tb[GENL_ECHO_A_MSG];
-	if (mode != x->conv_mode) {
-		ge_convert(x->conv, x->text, x->size, mode);
-		x->conv_mode = mode;
-	}
-	if (!msg || nla_plen(msg) != x->size + 1 ||
-	    memcmp(nla_payload(msg), x->conv, x->size) ||
-	    ((const uint8_t *)nla_payload(msg))[x->size])
-		die("reply %u: the echoed message differs from the request's",
-		    seq);
+	    r->nlmsg_seq != seq || r->nlmsg_pid != x->portid)
+		die("unexpected reply: %ld bytes, length %u, seq %u, port %u (expected %zu, %u, %u)",
+		    n, r->nlmsg_len, r->nlmsg_seq, r->nlmsg_pid, x->reply_len,
+		    seq, x->portid);
+	if (ge_echo_check(r, x->fid, &x->want, &mode, why, sizeof(why)))
+		die("reply %u: %s", seq, why);
 }
 
 /* one request, one reply, checked */
@@ -209,11 +191,7 @@ int main(int argc, char **argv)
 	gen_letters(&rng, text, size);
 	x.fid = fid;
 	x.portid = s.portid;
-	x.text = text;
-	x.size = size;
-	x.conv = xmalloc(size + 1);
-	x.conv_mode = GENL_ECHO_MODE_NONE;
-	memcpy(x.conv, text, size);
+	ge_echo_want_set(&x.want, text, size, xmalloc(size + 1));
 	nb_init(&req, size + 64);
 	off = nb_genl_begin(&req, fid, NLM_F_REQUEST, 0, GENL_ECHO_CMD_ECHO,
 			    GENL_ECHO_FAMILY_VERSION, 0);
@@ -261,7 +239,7 @@ int main(int argc, char **argv)
 	       size, i, secs, secs > 0 ? i / secs : 0.0, pct_us(lat, n, 50),
 	       pct_us(lat, n, 99));
 	free(lat);
-	free(x.conv);
+	free(x.want.conv);
 	free(text);
 	nb_free(&req);
 	nl_close(&s);

@@ -173,41 +173,18 @@ static bool should_stop(struct worker *w)
 static bool check_echo_reply(struct worker *w, const struct nlmsghdr *nh,
 			     const uint8_t *in, size_t len, uint8_t *conv)
 {
-	const struct nlattr *tb[GENL_ECHO_A_MAX + 1];
-	const struct genlmsghdr *gh = (const void *)((const uint8_t *)nh +
-						     NL_HDRLEN);
-	const struct nlattr *a;
+	struct ge_echo_want want;
+	char why[128];
 	uint32_t mode;
-	size_t n;
 
-	if (nh->nlmsg_type != w->fid || gh->cmd != GENL_ECHO_CMD_ECHO) {
-		set_fail(w, "reply type %u cmd %u", nh->nlmsg_type, gh->cmd);
-		return false;
-	}
-	if (nl_attr_parse((const uint8_t *)nh + NL_GENL_HDRLEN,
-			  nh->nlmsg_len - NL_GENL_HDRLEN, tb, GENL_ECHO_A_MAX)) {
-		set_fail(w, "malformed ECHO reply");
-		return false;
-	}
-	if (!nla_get_u32_checked(tb[GENL_ECHO_A_MODE], &mode) ||
-	    mode > GENL_ECHO_MODE_MAX) {
-		set_fail(w, "ECHO reply without a valid MODE");
-		return false;
-	}
-	a = tb[GENL_ECHO_A_MSG];
-	if (!a || nla_plen(a) != len + 1 || nla_payload(a)[len]) {
-		set_fail(w, "ECHO reply MSG of the wrong length");
-		return false;
-	}
-	n = ge_convert(conv, in, len, mode);
-	if (memcmp(nla_payload(a), conv, len)) {
-		set_fail(w, "ECHO reply of %zu bytes is not entirely mode %u",
-			 len, mode);
+	ge_echo_want_set(&want, in, len, conv);
+	if (ge_echo_check(nh, w->fid, &want, &mode, why, sizeof(why))) {
+		set_fail(w, "%s", why);
 		return false;
 	}
 	w->echoes++;
 	w->bytes += len;
-	w->converted += n;
+	w->converted += want.converted;
 	w->by_mode[mode]++;
 	return true;
 }

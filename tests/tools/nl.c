@@ -636,3 +636,59 @@ size_t ge_convert(uint8_t *dst, const uint8_t *src, size_t len, uint32_t mode)
 	}
 	return changed;
 }
+
+void ge_echo_want_set(struct ge_echo_want *w, const uint8_t *msg, size_t len,
+		      uint8_t *conv)
+{
+	w->msg = msg;
+	w->len = len;
+	w->conv = conv;
+	w->conv_mode = GE_MODE_UNSET;
+	w->converted = 0;
+}
+
+int ge_echo_check(const struct nlmsghdr *nh, uint16_t fid,
+		  struct ge_echo_want *w, uint32_t *mode, char *why,
+		  size_t why_len)
+{
+	const struct genlmsghdr *gh = (const void *)((const uint8_t *)nh +
+						     NL_HDRLEN);
+	const struct nlattr *tb[GENL_ECHO_A_MAX + 1];
+	const struct nlattr *a;
+
+	if (nh->nlmsg_len < NL_GENL_HDRLEN) {
+		snprintf(why, why_len, "reply of %u bytes", nh->nlmsg_len);
+		return -1;
+	}
+	if (nh->nlmsg_type != fid || gh->cmd != GENL_ECHO_CMD_ECHO) {
+		snprintf(why, why_len, "reply type %u cmd %u", nh->nlmsg_type,
+			 gh->cmd);
+		return -1;
+	}
+	if (nl_attr_parse((const uint8_t *)nh + NL_GENL_HDRLEN,
+			  nh->nlmsg_len - NL_GENL_HDRLEN, tb, GENL_ECHO_A_MAX)) {
+		snprintf(why, why_len, "malformed ECHO reply");
+		return -1;
+	}
+	if (!nla_get_u32_checked(tb[GENL_ECHO_A_MODE], mode) ||
+	    *mode > GENL_ECHO_MODE_MAX) {
+		snprintf(why, why_len, "ECHO reply without a valid MODE");
+		return -1;
+	}
+	a = tb[GENL_ECHO_A_MSG];
+	if (!a || nla_plen(a) != w->len + 1 || nla_payload(a)[w->len]) {
+		snprintf(why, why_len, "ECHO reply MSG of the wrong length");
+		return -1;
+	}
+	if (w->conv_mode != *mode) {
+		w->converted = ge_convert(w->conv, w->msg, w->len, *mode);
+		w->conv_mode = *mode;
+	}
+	if (memcmp(nla_payload(a), w->conv, w->len)) {
+		snprintf(why, why_len,
+			 "ECHO reply of %zu bytes is not entirely mode %u",
+			 w->len, *mode);
+		return -1;
+	}
+	return 0;
+}

@@ -192,4 +192,29 @@ int ge_set_case(struct nl_sock *s, uint16_t id, uint32_t mode, uint32_t *prev,
  */
 size_t ge_convert(uint8_t *dst, const uint8_t *src, size_t len, uint32_t mode);
 
+/* What the ECHO reply to a message must carry. */
+struct ge_echo_want {
+	const uint8_t *msg;	/* the request's message, len bytes */
+	size_t len;
+	uint8_t *conv;		/* len bytes: msg converted under conv_mode */
+	uint32_t conv_mode;	/* GE_MODE_UNSET: conv not computed yet */
+	size_t converted;	/* letters changed under conv_mode */
+};
+
+#define GE_MODE_UNSET		UINT32_MAX
+
+/* Sets the message a reply will be checked against; conv must hold len bytes. */
+void ge_echo_want_set(struct ge_echo_want *w, const uint8_t *msg, size_t len,
+		      uint8_t *conv);
+/*
+ * Checks an ECHO reply of family fid: the ECHO command, a known MODE, and a
+ * MSG that is exactly w's message converted under that MODE (conv is redone
+ * only when the mode changes), NUL-terminated. Sequence number, port id and
+ * datagram length are the caller's. Returns 0 and the mode in *mode, or -1
+ * with what is wrong in why.
+ */
+int ge_echo_check(const struct nlmsghdr *nh, uint16_t fid,
+		  struct ge_echo_want *w, uint32_t *mode, char *why,
+		  size_t why_len);
+
 #endif /* GENL_ECHO_TOOLS_NL_H */
