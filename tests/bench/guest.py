@@ -165,23 +165,21 @@ def profile(seconds=3):
         if p.returncode != 0:
             return None
         rep = run([perf, "report", "-i", data, "--stdio", "--sort", "dso,symbol"])
-        top, module = [], 0.0
+        top, module, dsos = [], 0.0, {}
         for line in rep.stdout.decode(errors="replace").splitlines():
             f = line.split()
             if len(f) >= 4 and f[0].endswith("%") and not line.startswith("#"):
+                pct = float(f[0][:-1])
                 if len(top) < 25:
-                    top.append({"pct": float(f[0][:-1]), "dso": f[1], "symbol": f[3]})
+                    top.append({"pct": pct, "dso": f[1], "symbol": f[3]})
+                # by object: kernel, program, libraries
+                dsos[f[1]] = dsos.get(f[1], 0.0) + pct
                 # the module's own functions (what they call in the kernel
                 # is not counted here)
                 if f[3].startswith("genl_echo_"):
-                    module += float(f[0][:-1])
-        # where the samples are, by object: kernel, program, libraries
-        rep = run([perf, "report", "-i", data, "--stdio", "--sort", "dso"])
-        dsos = []
-        for line in rep.stdout.decode(errors="replace").splitlines():
-            f = line.split()
-            if len(f) >= 2 and f[0].endswith("%") and not line.startswith("#"):
-                dsos.append({"pct": float(f[0][:-1]), "dso": f[1]})
+                    module += pct
+        dsos = [{"pct": round(v, 2), "dso": k}
+                for k, v in sorted(dsos.items(), key=lambda kv: -kv[1])]
         out[name] = {"top": top, "dsos": dsos, "module_pct": round(module, 2)}
     return out
 

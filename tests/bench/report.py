@@ -160,12 +160,11 @@ def profile_text(res, n=8):
         return ""
     lines = []
     for name, p in prof.items():
-        top, dsos = (p["top"], p["dsos"]) if isinstance(p, dict) else (p, [])
-        where = ", ".join(f"{d['dso']} {d['pct']:.1f}%" for d in dsos[:4])
-        if isinstance(p, dict) and "module_pct" in p:
-            where += f"; the module's own functions (genl_echo_*) {p['module_pct']:.1f}%"
-        lines.append(f"{name}: " + ", ".join(f"{x['symbol']} {x['pct']:.1f}%" for x in top[:n])
-                     + (f"\n  by object: {where}" if where else ""))
+        where = ", ".join(f"{d['dso']} {d['pct']:.1f}%" for d in p["dsos"][:4])
+        lines.append(f"{name}: "
+                     + ", ".join(f"{x['symbol']} {x['pct']:.1f}%" for x in p["top"][:n])
+                     + f"\n  by object: {where}; the module's own functions (genl_echo_*) "
+                     f"{p['module_pct']:.1f}%")
     return "\n".join(lines)
 
 
@@ -191,9 +190,9 @@ def ceiling(res):
     return out
 
 
-def ceiling_table(res, md=False):
+def ceiling_table(bounds, md=False):
     rows = []
-    for size, c_us, send, recv, batch in ceiling(res):
+    for size, c_us, send, recv, batch in bounds:
         rows.append([size_label(size), f"{c_us:.2f}", str(batch), f"{send:.2f}", f"{recv:.2f}",
                      f"{c_us / (send + recv):.2f}x", f"{c_us / send:.2f}x",
                      f"{c_us / 3:.2f}"])
@@ -365,10 +364,11 @@ def main():
         print("batch size sweep (nlctl bench --mode batch):")
         print(sweep_table(res, a.markdown))
         print()
-    if ceiling(res):
+    bounds = ceiling(res)
+    if bounds:
         print("what batching can reach (C round trip against the kernel's work per request "
               "in a batch):")
-        print(ceiling_table(res, a.markdown))
+        print(ceiling_table(bounds, a.markdown))
         print()
     if res.get("profile"):
         print("hottest functions (perf, cpu-clock):")
