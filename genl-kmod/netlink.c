@@ -107,15 +107,21 @@ static void genl_echo_nl_case_notify(struct net *net, u32 mode, u32 prev)
 
 	msg = genlmsg_new(genl_echo_nl_case_size(), GFP_KERNEL);
 	if (!msg)
-		return;
+		goto err_lost;
 	if (genl_echo_nl_case_fill(msg, 0, 0, GENL_ECHO_CMD_CASE_NTF, mode,
 				   prev)) {
 		nlmsg_free(msg);
-		return;
+		goto err_lost;
 	}
 	/* Listeners that overflow see ENOBUFS on their socket. */
 	genlmsg_multicast_netns(&genl_echo_family, net, msg, 0,
 				GENL_ECHO_NL_MCGRP_EVENTS, GFP_KERNEL);
+	return;
+
+err_lost:
+	/* A listener must learn that it missed an event, as on overflow. */
+	genl_set_err(&genl_echo_family, net, 0, GENL_ECHO_NL_MCGRP_EVENTS,
+		     -ENOBUFS);
 }
 
 static int genl_echo_nl_set_case_doit(struct sk_buff *skb,
