@@ -41,8 +41,28 @@ target_kernels() {
 	fi
 }
 
+# The debug kernel built by tests/debug-kernel.sh, when $1 is its release:
+# prints its cache directory (image bzImage, build tree linux-source-6.1).
+debug_kernel_dir() {
+	local d=$OUT/debug-kernel
+	[ -f "$d/release" ] && [ "$(cat "$d/release")" = "$1" ] && printf '%s\n' "$d"
+}
+
+# the kernel image to boot for release $1
+image_for() {
+	local d
+	if d=$(debug_kernel_dir "$1"); then
+		printf '%s\n' "$d/bzImage"
+	else
+		printf '%s\n' "/boot/vmlinuz-$1"
+	fi
+}
+
 kdir_for() {
-	if [ -e "/usr/src/linux-headers-$1/Makefile" ]; then
+	local d
+	if d=$(debug_kernel_dir "$1"); then
+		printf '%s\n' "$d/linux-source-6.1"
+	elif [ -e "/usr/src/linux-headers-$1/Makefile" ]; then
 		printf '%s\n' "/usr/src/linux-headers-$1"
 	elif [ -e "/lib/modules/$1/build/Makefile" ]; then
 		printf '%s\n' "/lib/modules/$1/build"

@@ -1,13 +1,16 @@
 #!/bin/bash
 # The whole test run, as CI does it (.ci/run): set-up, host unit tests, the
-# module's W=1 build for every target kernel, then the end-to-end suite in a
-# VM, one boot per kernel. If the set-up fails it stops there; otherwise every
-# step runs and the exit status is non-zero if any failed. The last line is
-# pytest's summary of the last VM run.
+# module's W=1 build for every target kernel, the end-to-end suite in a VM,
+# one boot per kernel, then the debug-kernel tier. If the set-up fails it
+# stops there; otherwise every step runs and the exit status is non-zero if
+# any failed. The last line is pytest's summary of the last VM run.
 #
 #   tests/run-all.sh                      6.1 (and 6.12 under CI)
 #   GENL_ECHO_BACKPORTS=1 tests/run-all.sh   6.1 and 6.12 (bookworm-backports)
 #   GENL_ECHO_KERNELS="6.12.95+deb12-amd64" tests/run-all.sh   just that kernel
+#   GENL_ECHO_DEBUG_TIER=0 tests/run-all.sh   without the debug-kernel tier
+#                                   (tests/run-debug-tier.sh; its first run
+#                                   builds a kernel, ~20-30 min)
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -69,11 +72,28 @@ for k in "${kernels[@]}"; do
 	fi
 done
 
+last_log=$logs/${kernels[-1]}.log
+if [ "${GENL_ECHO_DEBUG_TIER:-1}" != 0 ]; then
+	section "debug-kernel tier (KASAN, lockdep, kmemleak, failslab)"
+	t0=$(date +%s)
+	set +e
+	"$ROOT/tests/run-debug-tier.sh" 2>&1 | tee "$logs/debug.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	summary=$(grep -E "$summary_re" "$logs/debug.log" | tail -n1 || true)
+	[ -n "$summary" ] || summary="(no pytest summary: the debug tier did not finish, exit $rc)"
+	summaries+=("debug kernel ($(($(date +%s) - t0)) s with its build): $summary")
+	if [ "$rc" != 0 ]; then
+		failed+=("debug-kernel tier")
+	fi
+	last_log=$logs/debug.log
+fi
+
 section "summary ($(($(date +%s) - start)) s)"
 printf '%s\n' "${summaries[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
 	printf 'FAILED: %s\n' "${failed[@]}"
 fi
-# the closing line: the last kernel's pytest summary, as pytest printed it
-grep -E "$summary_re" "$logs/${kernels[-1]}.log" | tail -n1 || true
+# the closing line: the last VM run's pytest summary, as pytest printed it
+grep -E "$summary_re" "$last_log" | tail -n1 || true
 [ "${#failed[@]}" = 0 ]

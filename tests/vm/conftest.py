@@ -29,7 +29,13 @@ MODULE = "genl_echo"
 
 BAD_DMESG = re.compile(
     r"WARNING|\bBUG\b|Oops|refcount|general protection|KASAN|UBSAN|"
-    r"Call Trace|list_(add|del) corruption|kernel BUG|stack-protector")
+    r"Call Trace|list_(add|del) corruption|kernel BUG|stack-protector|"
+    # the debug kernel's: DEBUG_OBJECTS, lockdep, kmemleak, hung tasks
+    r"ODEBUG|locking correctness validator|possible (circular|recursive) locking|"
+    r"suspicious RCU usage|blocked for more than")
+
+# tests/vm/debug/ needs the debug kernel (tests/run-debug-tier.sh sets this).
+collect_ignore = [] if os.environ.get("GENL_ECHO_DEBUG_TIER") == "1" else ["debug"]
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -196,9 +202,22 @@ def check_dmesg():
     return [line for line in text.splitlines() if BAD_DMESG.search(line)]
 
 
+HUNG = []
+
+
+def hung(what):
+    """Stops the session: a process is stuck in the kernel, so rmmod would
+    hang too. The kernel log (checked at the end) says why."""
+    HUNG.append(what)
+    pytest.exit(f"stuck in the kernel: {what}", returncode=1)
+
+
 def pytest_sessionfinish(session, exitstatus):
     # unload at the end, so exit-path problems show up in the log too
-    if module_loaded():
+    if HUNG:
+        print(f"\nnot unloading the module: {HUNG[0]}")
+        session.exitstatus = 1
+    elif module_loaded():
         r = subprocess.run(["rmmod", MODULE], capture_output=True, text=True, check=False)
         if r.returncode != 0:
             print(f"\nFINAL rmmod {MODULE} FAILED: {r.stderr.strip()}")

@@ -1,0 +1,54 @@
+#!/bin/bash
+# tests/run-debug-tier.sh [PYTEST-ARGS...]: the debug-kernel tier. Builds (or
+# takes from the cache) the 6.1 kernel with KASAN, lockdep, kmemleak and
+# failslab (tests/debug-kernel.sh), builds the module against it with W=1
+# (no warnings allowed), boots it once and runs the tier inside:
+#   the guest suite minus the benchmark test (numbers under KASAN mean
+#   nothing), the allocation-failure sweeps (tests/vm/debug/test_failnth.py),
+#   kmemleak and lockdep's verdicts (tests/vm/debug/test_zz_kmemleak.py),
+#   and the kernel log check from the first insmod on (test_zz_dmesg.py).
+# With arguments, pytest gets those instead of the default list.
+# Output: tests/out/KVER/{pytest.log,junit.xml,dmesg.txt,dmesg-boot.txt,kmemleak.txt}.
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kver=$("$ROOT/tests/debug-kernel.sh" | tail -n1)
+echo "debug kernel: $kver ($(debug_kernel_dir "$kver"))"
+"$ROOT/tests/build-kmod.sh" "$kver"
+make -s -C "$ROOT/tests/tools" O="$OUT/tools"
+
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	tests=()
+	for f in "$ROOT"/tests/vm/test_*.py; do
+		case ${f##*/} in
+		test_bench.py | test_zz_dmesg.py) ;;
+		*) tests+=("tests/vm/${f##*/}") ;;
+		esac
+	done
+	tests+=(tests/vm/debug/test_failnth.py tests/vm/debug/test_zz_kmemleak.py
+		tests/vm/test_zz_dmesg.py)
+fi
+
+rm -rf "${OUT:?}/$kver"
+mkdir -p "$OUT/$kver"
+set +e
+VM_MEMORY=${VM_MEMORY:-3G} VM_TIMEOUT=${VM_TIMEOUT:-4200} \
+	"$ROOT/tests/vm.sh" "$kver" "$ROOT/tests/guest-debug.sh" "${tests[@]}"
+rc=$?
+set -e
+
+# The boot is not the module's, but nothing is hidden: a report from before
+# the tests started is printed here (the tests judge only their own log).
+boot=$OUT/$kver/dmesg-boot.txt
+if [ -f "$boot" ]; then
+	bootbad=$(grep -E 'WARNING|BUG|Oops|KASAN:|ODEBUG|locking correctness|circular locking|refcount_t' "$boot" || true)
+	if [ -n "$bootbad" ]; then
+		printf '\nboot-time kernel reports (before the tests, not judged):\n%s\n' "$bootbad"
+	else
+		echo "boot log: no reports"
+	fi
+fi
+exit "$rc"
