@@ -32,12 +32,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 [ -x "$VENV/bin/vng" ] || die "no $VENV/bin/vng (run tests/setup.sh)"
 
+# NAME=VALUE lines, comments and blanks dropped
+mapfile -t opts < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$options")
 src_version=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 key=$( {
 	echo "recipe $RECIPE"
 	echo "linux-source-6.1 $src_version"
 	echo "virtme-ng $("$VENV/bin/vng" --version 2>&1)"
-	grep -v '^[[:space:]]*\(#\|$\)' "$options"
+	printf '%s\n' "${opts[@]}"
 } | sha256sum | cut -c1-16)
 dir=$CACHE/debug-kernel/$key
 mkdir -p "$OUT"
@@ -53,36 +55,30 @@ else
 	tree=$dir/linux-source-6.1
 	cd "$tree"
 	"$VENV/bin/vng" --kconfig >/dev/null
-	while IFS= read -r line; do
-		line=${line%%#*}
-		line=${line//[[:space:]]/}
-		[ -n "$line" ] || continue
-		name=${line%%=*}
-		val=${line#*=}
+	for opt in "${opts[@]}"; do
+		name=${opt%%=*}
+		val=${opt#*=}
 		case $val in
 		y) scripts/config --enable "$name" ;;
 		n) scripts/config --disable "$name" ;;
 		*) scripts/config --set-val "$name" "$val" ;;
 		esac
-	done <"$options"
+	done
 	scripts/config --set-str LOCALVERSION "-genl-debug" --disable LOCALVERSION_AUTO
 	make -s olddefconfig
 	# Every option must have survived olddefconfig (an unmet dependency
 	# silently drops it).
 	bad=()
-	while IFS= read -r line; do
-		line=${line%%#*}
-		line=${line//[[:space:]]/}
-		[ -n "$line" ] || continue
-		name=${line%%=*}
-		val=${line#*=}
+	for opt in "${opts[@]}"; do
+		name=${opt%%=*}
+		val=${opt#*=}
 		case $val in
-		n) grep -q "^CONFIG_$name=" .config && bad+=("$line") ;;
-		*) grep -qx "CONFIG_$name=$val" .config || bad+=("$line") ;;
+		n) grep -q "^CONFIG_$name=" .config && bad+=("$opt") ;;
+		*) grep -qx "CONFIG_$opt" .config || bad+=("$opt") ;;
 		esac
-	done <"$options"
+	done
 	[ "${#bad[@]}" = 0 ] || die "options not in the final .config: ${bad[*]}"
-	echo "building $(make -s kernelrelease) with $(nproc) jobs"
+	echo "building with $(nproc) jobs"
 	make -s -j"$(nproc)" bzImage modules
 	make -s kernelrelease >"$dir/release"
 	cp .config "$dir/config"

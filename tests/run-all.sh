@@ -58,35 +58,29 @@ summary_re='^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s'
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 summaries=()
-for k in "${kernels[@]}"; do
-	section "VM suite on $k"
-	set +e
-	"$ROOT/tests/run-vm-suite.sh" "$k" 2>&1 | tee "$logs/$k.log"
-	rc=${PIPESTATUS[0]}
-	set -e
-	summary=$(grep -E "$summary_re" "$logs/$k.log" | tail -n1 || true)
-	[ -n "$summary" ] || summary="(no pytest summary: the VM run did not finish, exit $rc)"
-	summaries+=("$k: $summary")
-	if [ "$rc" != 0 ]; then
-		failed+=("VM suite on $k")
-	fi
-done
-
-last_log=$logs/${kernels[-1]}.log
-if [ "${GENL_ECHO_DEBUG_TIER:-1}" != 0 ]; then
-	section "debug-kernel tier (KASAN, lockdep, kmemleak, failslab)"
+# vm_step NAME LOG CMD...: runs a VM step, keeps its log in $logs/LOG and
+# its pytest summary (with the time taken) for the end; LOG becomes last_log.
+vm_step() {
+	local name=$1 log=$logs/$2 t0 rc summary
+	shift 2
+	section "$name"
 	t0=$(date +%s)
 	set +e
-	"$ROOT/tests/run-debug-tier.sh" 2>&1 | tee "$logs/debug.log"
+	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	set -e
-	summary=$(grep -E "$summary_re" "$logs/debug.log" | tail -n1 || true)
-	[ -n "$summary" ] || summary="(no pytest summary: the debug tier did not finish, exit $rc)"
-	summaries+=("debug kernel ($(($(date +%s) - t0)) s with its build): $summary")
-	if [ "$rc" != 0 ]; then
-		failed+=("debug-kernel tier")
-	fi
-	last_log=$logs/debug.log
+	summary=$(grep -E "$summary_re" "$log" | tail -n1 || true)
+	[ -n "$summary" ] || summary="(no pytest summary: the VM run did not finish, exit $rc)"
+	summaries+=("$name ($(($(date +%s) - t0)) s): $summary")
+	[ "$rc" = 0 ] || failed+=("$name")
+	last_log=$log
+}
+for k in "${kernels[@]}"; do
+	vm_step "VM suite on $k" "$k.log" "$ROOT/tests/run-vm-suite.sh" "$k"
+done
+if [ "${GENL_ECHO_DEBUG_TIER:-1}" != 0 ]; then
+	vm_step "debug-kernel tier (KASAN, lockdep, kmemleak, failslab)" debug.log \
+		"$ROOT/tests/run-debug-tier.sh"
 fi
 
 section "summary ($(($(date +%s) - start)) s)"
