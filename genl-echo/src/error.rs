@@ -174,7 +174,7 @@ pub enum Error {
         attr: Option<String>,
     },
     /// The message is longer than `GENL_ECHO_MSG_MAX`; nothing was sent.
-    #[error("message too long: {len} bytes, the limit is {max} bytes (GENL_ECHO_MSG_MAX)")]
+    #[error("{}", EncodeError::MsgTooLong { len: *len, max: *max })]
     MsgTooLong {
         /// The message's length.
         len: usize,
@@ -183,7 +183,7 @@ pub enum Error {
     },
     /// The message contains a NUL byte, which a NUL-terminated string
     /// attribute cannot carry; nothing was sent.
-    #[error("message contains a NUL byte at offset {offset}; genl_echo messages are NUL-terminated strings")]
+    #[error("{}", EncodeError::MsgHasNul { offset: *offset })]
     MsgHasNul {
         /// Offset of the first NUL.
         offset: usize,

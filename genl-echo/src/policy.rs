@@ -231,8 +231,12 @@ mod tests {
     use genl_proto::ctrl::{Bound, OpInfo as CtrlOp, OpPolicy};
     use std::collections::BTreeMap;
 
-    #[test]
-    fn combines_family_and_dump() {
+    /// A family with ECHO (policy 0: msg and mode) and GET_CASE (none).
+    fn fixture() -> (FamilyInfo, PolicyDump) {
+        let op = |id, flags| CtrlOp {
+            id,
+            flags: OpFlags(flags),
+        };
         let fam = FamilyInfo {
             id: 30,
             name: FAMILY_NAME.into(),
@@ -240,14 +244,8 @@ mod tests {
             hdrsize: 0,
             maxattr: 9,
             ops: vec![
-                CtrlOp {
-                    id: 1,
-                    flags: OpFlags(ctrl::GENL_CMD_CAP_DO | ctrl::GENL_CMD_CAP_HASPOL),
-                },
-                CtrlOp {
-                    id: 3,
-                    flags: OpFlags(ctrl::GENL_CMD_CAP_DO),
-                },
+                op(1, ctrl::GENL_CMD_CAP_DO | ctrl::GENL_CMD_CAP_HASPOL),
+                op(3, ctrl::GENL_CMD_CAP_DO),
             ],
             mcast_groups: vec![McastGroup {
                 name: "events".into(),
@@ -255,29 +253,42 @@ mod tests {
             }],
         };
         let mut dump = PolicyDump::default();
-        dump.ops.insert(
-            1,
-            OpPolicy {
-                do_policy: Some(0),
-                dump_policy: None,
-            },
-        );
-        let mut attrs = BTreeMap::new();
-        attrs.insert(
-            3,
-            AttrPolicy {
-                type_: Some(4),
-                min_value: Some(Bound::Unsigned(0)),
-                max_value: Some(Bound::Unsigned(2)),
-                ..AttrPolicy::default()
-            },
-        );
-        dump.policies.insert(0, attrs);
+        let do_0 = OpPolicy {
+            do_policy: Some(0),
+            dump_policy: None,
+        };
+        dump.ops.insert(1, do_0);
+        let msg = AttrPolicy {
+            type_: Some(12),
+            max_length: Some(65530),
+            ..AttrPolicy::default()
+        };
+        let mode = AttrPolicy {
+            type_: Some(4),
+            min_value: Some(Bound::Unsigned(0)),
+            max_value: Some(Bound::Unsigned(2)),
+            ..AttrPolicy::default()
+        };
+        dump.policies
+            .insert(0, BTreeMap::from([(2, msg), (3, mode)]));
+        (fam, dump)
+    }
+
+    #[test]
+    fn combines_family_and_dump() {
+        let (fam, dump) = fixture();
         let p = FamilyPolicy::new(&fam, &dump);
         let echo = p.op(1).unwrap();
         assert_eq!(echo.name.as_deref(), Some("echo"));
-        let do_policy = echo.do_policy.as_ref().unwrap();
-        assert_eq!(do_policy.attrs[0].name.as_deref(), Some("mode"));
+        let names: Vec<_> = echo
+            .do_policy
+            .as_ref()
+            .unwrap()
+            .attrs
+            .iter()
+            .map(|a| a.name.as_deref())
+            .collect();
+        assert_eq!(names, [Some("msg"), Some("mode")]);
         assert_eq!(p.op(3).unwrap().do_policy, None);
         assert_eq!(p.policies.len(), 1);
         // A dump-only op's policy reported under op 0 is adopted.
@@ -285,5 +296,26 @@ mod tests {
         let only = dump0.ops.remove(&1).unwrap();
         dump0.ops.insert(0, only);
         assert_eq!(FamilyPolicy::new(&fam, &dump0), p);
+    }
+
+    /// The JSON `nlctl info` prints, key for key.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn json_shape() {
+        let (fam, dump) = fixture();
+        let j = serde_json::to_string(&FamilyPolicy::new(&fam, &dump)).unwrap();
+        let attrs = r#"[{"id":2,"name":"msg","type":"nul_string","max_length":65530},{"id":3,"name":"mode","type":"u32","min_value":0,"max_value":2}]"#;
+        assert_eq!(
+            j,
+            format!(
+                concat!(
+                    r#"{{"id":30,"name":"genl_echo","version":1,"hdrsize":0,"maxattr":9,"ops":["#,
+                    r#"{{"id":1,"name":"echo","flags":{{"admin_perm":false,"uns_admin_perm":false,"do":true,"dump":false,"has_policy":true,"raw":10}},"do_policy":{{"index":0,"attrs":{a}}},"dump_policy":null}},"#,
+                    r#"{{"id":3,"name":"get_case","flags":{{"admin_perm":false,"uns_admin_perm":false,"do":true,"dump":false,"has_policy":false,"raw":2}},"do_policy":null,"dump_policy":null}}],"#,
+                    r#""mcast_groups":[{{"name":"events","id":12}}],"policies":[{{"index":0,"attrs":{a}}}]}}"#
+                ),
+                a = attrs
+            )
+        );
     }
 }

@@ -89,21 +89,17 @@ impl Sock {
         self.handle.set_recv_buffer_size(bytes).map_err(neli_io)
     }
 
-    /// Sets an integer socket option.
-    pub(crate) fn set_int(
-        &self,
-        level: libc::c_int,
-        opt: libc::c_int,
-        v: libc::c_int,
-    ) -> io::Result<()> {
-        // SAFETY: v lives for the duration of the call; the size matches.
+    /// Sets socket option `opt` at `level` to the bytes of `v`.
+    fn set_opt<T>(&self, level: libc::c_int, opt: libc::c_int, v: &T) -> io::Result<()> {
+        // SAFETY: v points at a T that lives for the duration of the call;
+        // the size passed is T's.
         let r = unsafe {
             libc::setsockopt(
                 self.as_raw_fd(),
                 level,
                 opt,
-                (&v as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                (v as *const T).cast(),
+                std::mem::size_of::<T>() as libc::socklen_t,
             )
         };
         if r == 0 {
@@ -111,6 +107,16 @@ impl Sock {
         } else {
             Err(io::Error::last_os_error())
         }
+    }
+
+    /// Sets an integer socket option.
+    pub(crate) fn set_int(
+        &self,
+        level: libc::c_int,
+        opt: libc::c_int,
+        v: libc::c_int,
+    ) -> io::Result<()> {
+        self.set_opt(level, opt, &v)
     }
 
     /// Reads an integer `SOL_SOCKET` option.
@@ -155,21 +161,7 @@ impl Sock {
             tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
             tv_usec: libc::suseconds_t::from(d.subsec_micros()),
         };
-        // SAFETY: tv is a valid timeval for the duration of the call.
-        let r = unsafe {
-            libc::setsockopt(
-                self.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        self.set_opt(libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)
     }
 
     /// Sends `buf` as one datagram, retrying on EINTR. Returns the bytes sent.
