@@ -17,7 +17,7 @@
 //! * [`error`]: [`DecodeError`] and [`EncodeError`].
 //!
 //! With the `serde` feature, replies, events, modes and the controller's
-//! types implement `Serialize` in the JSON shapes `nlctl` prints.
+//! types implement `Serialize` in the JSON shapes of docs/json-output.md.
 //!
 //! Decoders never panic: every length is checked before it is used, unknown
 //! attribute types are skipped, and a missing or malformed attribute is an

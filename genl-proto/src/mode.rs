@@ -28,7 +28,7 @@ impl Mode {
         self as u32
     }
 
-    /// The lower-case name used on the command line and in JSON.
+    /// The lower-case name (`"none"`, `"upper"`, `"lower"`); also its serde form.
     pub const fn as_str(self) -> &'static str {
         match self {
             Mode::None => "none",
