@@ -75,3 +75,16 @@ pub use conn::{DEFAULT_TIMEOUT, RECV_BUF_LEN};
 pub use error::{Error, Mismatch, Op};
 pub use policy::{AttrInfo, Controller, FamilyPolicy, OpInfo, PolicyInfo};
 pub use subscribe::{Event, Subscription};
+
+#[cfg(test)]
+mod tests {
+    /// A client, a subscription and an error can move to another thread.
+    #[test]
+    fn send_types() {
+        fn is_send<T: Send>() {}
+        is_send::<crate::Client>();
+        is_send::<crate::Subscription>();
+        is_send::<crate::Controller>();
+        is_send::<crate::Error>();
+    }
+}
