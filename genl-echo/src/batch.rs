@@ -238,6 +238,8 @@ impl<'c> Pipeline<'c> {
     /// at most [`Pipeline::capacity`] of them, each at most the
     /// `max_msg_len` the pipeline was made for.
     pub fn load(&mut self, msgs: &[&[u8]]) -> Result<(), Error> {
+        // Replies of a batch sent before are not matched against new requests.
+        self.in_flight = 0;
         self.reqs.clear();
         self.entries.clear();
         if msgs.len() > self.capacity {
@@ -349,8 +351,19 @@ impl<'c> Pipeline<'c> {
                 let idx = t
                     .place(seq)
                     .map_err(|what| Error::UnexpectedReply { op, what })?;
-                let entry = self.entries[idx];
-                let req = &self.reqs[entry.off..entry.off + entry.len];
+                let Some(&entry) = self.entries.get(idx) else {
+                    return Err(Error::UnexpectedReply {
+                        op,
+                        what: Mismatch::Seq {
+                            got: seq,
+                            expected: self.first,
+                        },
+                    });
+                };
+                let req = self
+                    .reqs
+                    .get(entry.off..entry.off + entry.len)
+                    .unwrap_or_default();
                 let pid = self.client.conn.sock.pid();
                 match check(d, seq, pid, self.client.family.id, req, entry.msg_len) {
                     Ok((msg, mode)) => {
