@@ -3,7 +3,7 @@
 //! that `nlctl info` prints.
 
 use genl_proto::consts::FAMILY_NAME;
-use genl_proto::ctrl::{self, AttrPolicy, FamilyInfo, McastGroup, OpFlags, PolicyDump};
+use genl_proto::ctrl::{self, AttrPolicy, FamilyInfo, OpFlags, PolicyDump};
 use genl_proto::{Attr, Cmd};
 
 use crate::conn::Conn;
@@ -107,24 +107,32 @@ pub struct OpInfo {
 /// `{"id":..,"name":..,"version":..,"hdrsize":..,"maxattr":..,"ops":[..],
 /// "mcast_groups":[..],"policies":[..]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FamilyPolicy {
-    /// Family id.
-    pub id: u16,
-    /// Family name.
-    pub name: String,
-    /// Family version.
-    pub version: u32,
-    /// User header size.
-    pub hdrsize: u32,
-    /// Highest attribute type.
-    pub maxattr: u32,
-    /// Operations.
+    /// The `GETFAMILY` reply: id, name, version, header size, highest
+    /// attribute, operations' flags, multicast groups.
+    pub family: FamilyInfo,
+    /// Operations with their names and policies, in the family's order.
     pub ops: Vec<OpInfo>,
-    /// Multicast groups.
-    pub mcast_groups: Vec<McastGroup>,
     /// Every policy reported.
     pub policies: Vec<PolicyInfo>,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for FamilyPolicy {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let f = &self.family;
+        let mut s = ser.serialize_struct("FamilyPolicy", 8)?;
+        s.serialize_field("id", &f.id)?;
+        s.serialize_field("name", &f.name)?;
+        s.serialize_field("version", &f.version)?;
+        s.serialize_field("hdrsize", &f.hdrsize)?;
+        s.serialize_field("maxattr", &f.maxattr)?;
+        s.serialize_field("ops", &self.ops)?;
+        s.serialize_field("mcast_groups", &f.mcast_groups)?;
+        s.serialize_field("policies", &self.policies)?;
+        s.end()
+    }
 }
 
 fn op_name(family: &str, id: u32) -> Option<String> {
@@ -208,13 +216,8 @@ impl FamilyPolicy {
             .map(|&i| policy_info(name, dump, i))
             .collect();
         FamilyPolicy {
-            id: fam.id,
-            name: fam.name.clone(),
-            version: fam.version,
-            hdrsize: fam.hdrsize,
-            maxattr: fam.maxattr,
+            family: fam.clone(),
             ops,
-            mcast_groups: fam.mcast_groups.clone(),
             policies,
         }
     }
@@ -228,7 +231,7 @@ impl FamilyPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genl_proto::ctrl::{Bound, OpInfo as CtrlOp, OpPolicy};
+    use genl_proto::ctrl::{Bound, McastGroup, OpInfo as CtrlOp, OpPolicy};
     use std::collections::BTreeMap;
 
     /// A family with ECHO (policy 0: msg and mode) and GET_CASE (none).
