@@ -31,9 +31,10 @@ failed=()
 section "host unit tests (cargo test --workspace)"
 (cd "$ROOT" && cargo test --workspace) || failed+=("cargo test")
 
-section "Rust style (cargo fmt --check, cargo clippy -D warnings)"
+section "Rust style (cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings)"
 (cd "$ROOT" && cargo fmt --all --check) || failed+=("cargo fmt")
 (cd "$ROOT" && cargo clippy --workspace --all-targets -- -D warnings) || failed+=("cargo clippy")
+(cd "$ROOT" && RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps) || failed+=("cargo doc")
 
 section "kernel style (checkpatch --strict, sparse)"
 make -C "$ROOT/genl-kmod" style || failed+=("checkpatch")

@@ -6,8 +6,9 @@
 #   GENL_ECHO_BACKPORTS=1 tests/setup.sh also the 6.12 kernel from bookworm-backports
 #
 # Steps: Debian packages, the Python venv (.venv: virtme-ng, pytest), the Rust
-# workspace (cargo build --release --workspace), the module for every target
-# kernel (tests/build-kmod.sh).
+# workspace (cargo build --release --workspace, and genl-echo's examples), a
+# program on the library built outside the workspace (tests/build-consumer.sh),
+# the module for every target kernel (tests/build-kmod.sh).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -101,10 +102,13 @@ else
 	echo "installed: $("$VENV/bin/vng" --version), $("$VENV/bin/python" -m pytest --version 2>&1)"
 fi
 
-section "setup: Rust workspace (cargo build --release --workspace)"
+section "setup: Rust workspace (cargo build --release --workspace, and the examples)"
 command -v cargo >/dev/null || die "cargo not found (the machine's Rust toolchain)"
-(cd "$ROOT" && cargo build --release --workspace)
-ls -l "$ROOT/target/release/nlctl"
+(cd "$ROOT" && cargo build --release --workspace && cargo build --release --workspace --examples)
+ls -l "$ROOT/target/release/nlctl" "$ROOT/target/release/examples/echo" "$ROOT/target/release/examples/monitor"
+
+section "setup: a program outside the workspace on the genl-echo library (tests/build-consumer.sh)"
+"$ROOT/tests/build-consumer.sh"
 
 section "setup: virtiofsd $VIRTIOFSD_VERSION (faster guest file system than 9p)"
 # virtme-ng shares the host's root with the guest over virtio-fs when it

@@ -56,11 +56,6 @@ pub const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
 pub const ECHO_REPLY_MAX: usize =
     NLMSG_HDRLEN + GENL_HDRLEN + align(NLA_HDRLEN + MSG_MAX + 1) + NLA_HDRLEN + 4;
 
-/// A receive buffer size that holds any reply of this family with room to
-/// spare (an `NLMSG_ERROR` that quotes a full-size request plus extended ACK
-/// attributes included).
-pub const RECV_BUF_LEN: usize = 128 * 1024;
-
 /// Rounds `len` up to the netlink alignment (4 bytes).
 pub const fn align(len: usize) -> usize {
     (len + NL_ALIGNTO - 1) & !(NL_ALIGNTO - 1)

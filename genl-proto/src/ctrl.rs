@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "serde")]
 use serde::ser::SerializeStruct;
+#[cfg(feature = "serde")]
 use serde::{Serialize, Serializer};
 
 use crate::consts::{NLM_F_DUMP, NLM_F_REQUEST};
@@ -119,6 +121,41 @@ pub fn attr_type_name(t: u32) -> Option<&'static str> {
     })
 }
 
+/// Name of an `nlctrl` attribute type (`"family_id"`, ...), `attr_<n>`
+/// for one this crate does not know.
+pub fn attr_name(t: u16) -> String {
+    match t {
+        CTRL_ATTR_FAMILY_ID => "family_id".into(),
+        CTRL_ATTR_FAMILY_NAME => "family_name".into(),
+        CTRL_ATTR_VERSION => "version".into(),
+        CTRL_ATTR_HDRSIZE => "hdrsize".into(),
+        CTRL_ATTR_MAXATTR => "maxattr".into(),
+        CTRL_ATTR_OPS => "ops".into(),
+        CTRL_ATTR_MCAST_GROUPS => "mcast_groups".into(),
+        CTRL_ATTR_POLICY => "policy".into(),
+        CTRL_ATTR_OP_POLICY => "op_policy".into(),
+        CTRL_ATTR_OP => "op".into(),
+        _ => format!("attr_{t}"),
+    }
+}
+
+/// Name of an `nlctrl` command (`"getfamily"`, ...), if known.
+pub fn cmd_name(c: u8) -> Option<&'static str> {
+    Some(match c {
+        CTRL_CMD_NEWFAMILY => "newfamily",
+        2 => "delfamily",
+        CTRL_CMD_GETFAMILY => "getfamily",
+        4 => "newops",
+        5 => "delops",
+        6 => "getops",
+        7 => "newmcast_grp",
+        8 => "delmcast_grp",
+        9 => "getmcast_grp",
+        CTRL_CMD_GETPOLICY => "getpolicy",
+        _ => return None,
+    })
+}
+
 /// Appends a `CTRL_CMD_GETFAMILY` request for family `name` (by name, not a
 /// dump, so the kernel can autoload a module that declares
 /// `MODULE_ALIAS_GENL_FAMILY`).
@@ -190,6 +227,7 @@ impl OpFlags {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for OpFlags {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut s = ser.serialize_struct("OpFlags", 6)?;
@@ -204,7 +242,8 @@ impl Serialize for OpFlags {
 }
 
 /// One operation of a family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct OpInfo {
     /// `CTRL_ATTR_OP_ID`: the command number.
     pub id: u32,
@@ -213,7 +252,8 @@ pub struct OpInfo {
 }
 
 /// One multicast group of a family.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct McastGroup {
     /// `CTRL_ATTR_MCAST_GRP_NAME`.
     pub name: String,
@@ -222,7 +262,8 @@ pub struct McastGroup {
 }
 
 /// A decoded `CTRL_CMD_GETFAMILY` reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct FamilyInfo {
     /// `CTRL_ATTR_FAMILY_ID`.
     pub id: u16,
@@ -339,8 +380,8 @@ fn decode_group(p: &[u8]) -> Result<McastGroup, DecodeError> {
 }
 
 /// A signed or unsigned policy bound, as the kernel reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize), serde(untagged))]
 pub enum Bound {
     /// From `NL_POLICY_TYPE_ATTR_{MIN,MAX}_VALUE_S`.
     Signed(i64),
@@ -440,6 +481,7 @@ impl AttrPolicy {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for AttrPolicy {
     /// `{"type":"u32","min_value":0,...}`: only the fields the kernel reported.
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -466,13 +508,14 @@ impl Serialize for AttrPolicy {
 }
 
 /// Which policies an operation uses (`CTRL_ATTR_OP_POLICY`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct OpPolicy {
     /// `CTRL_ATTR_POLICY_DO`: policy index for "do" requests.
-    #[serde(rename = "do")]
+    #[cfg_attr(feature = "serde", serde(rename = "do"))]
     pub do_policy: Option<u32>,
     /// `CTRL_ATTR_POLICY_DUMP`: policy index for dump requests.
-    #[serde(rename = "dump")]
+    #[cfg_attr(feature = "serde", serde(rename = "dump"))]
     pub dump_policy: Option<u32>,
 }
 

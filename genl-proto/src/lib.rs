@@ -16,6 +16,9 @@
 //!   and `CTRL_CMD_GETPOLICY`.
 //! * [`error`]: [`DecodeError`] and [`EncodeError`].
 //!
+//! With the `serde` feature, replies, events, modes and the controller's
+//! types implement `Serialize` in the JSON shapes of docs/json-output.md.
+//!
 //! Decoders never panic: every length is checked before it is used, unknown
 //! attribute types are skipped, and a missing or malformed attribute is an
 //! error that names it.
@@ -33,5 +36,5 @@ pub mod nla;
 pub use attr::Attr;
 pub use cmd::Cmd;
 pub use error::{DecodeError, EncodeError};
-pub use message::{CaseEvent, CaseReply, EchoReply, ModeReply, Request, Stats};
+pub use message::{CaseEvent, CaseReply, EchoReply, EchoReplyRef, ModeReply, Request, Stats};
 pub use mode::Mode;

@@ -1,9 +1,8 @@
 //! Requests to and replies from the `genl_echo` family.
 //!
 //! Requests are encoded straight into a caller-owned buffer
-//! ([`Request::encode`]) so a client can reuse one allocation for every
-//! request; [`Request::to_nlmsghdr`] builds the same bytes through neli's
-//! types (a test checks that both agree).
+//! ([`Request::encode`], the one encoder of the family's requests) so a
+//! client can reuse one allocation for every request.
 //!
 //! Replies are decoded from raw bytes, either a whole netlink message
 //! ([`Reply::from_nlmsg`]) or the generic netlink payload after the
@@ -14,16 +13,17 @@
 
 use std::fmt::Write as _;
 
-use neli::consts::nl::NlmF;
-use neli::genl::{AttrTypeBuilder, Genlmsghdr, GenlmsghdrBuilder, NlattrBuilder};
-use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
-use neli::types::GenlBuffer;
+#[cfg(feature = "serde")]
 use serde::ser::SerializeStruct;
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::attr::Attr;
 use crate::cmd::Cmd;
-use crate::consts::{FAMILY_VERSION, MSG_MAX, NLMSG_MIN_TYPE, NLM_F_REQUEST};
+use crate::consts::{
+    align, FAMILY_VERSION, GENL_HDRLEN, MSG_MAX, NLA_HDRLEN, NLMSG_HDRLEN, NLMSG_MIN_TYPE,
+    NLM_F_REQUEST,
+};
 use crate::error::{DecodeError, EncodeError};
 use crate::mode::Mode;
 use crate::netlink;
@@ -68,16 +68,6 @@ impl Request<'_> {
         }
     }
 
-    /// The command's name as the CLI spells it (`echo`, `set-mode`, ...).
-    pub fn cli_name(&self) -> &'static str {
-        match self {
-            Request::Echo(_) => "echo",
-            Request::SetCase(_) => "set-mode",
-            Request::GetCase => "get-mode",
-            Request::Stats => "stats",
-        }
-    }
-
     /// Checks the request's arguments (see [`validate_msg`]).
     pub fn validate(&self) -> Result<(), EncodeError> {
         match self {
@@ -111,61 +101,18 @@ impl Request<'_> {
         }
         r
     }
-
-    /// Builds the same message as [`Request::encode`] with neli's types.
-    pub fn to_nlmsghdr(
-        &self,
-        family_id: u16,
-        seq: u32,
-    ) -> Result<Nlmsghdr<u16, Genlmsghdr<Cmd, Attr>>, EncodeError> {
-        self.validate()?;
-        let neli_err = |e: &dyn std::fmt::Display| EncodeError::Neli(e.to_string());
-        let attr = |kind: Attr, payload: Vec<u8>| {
-            NlattrBuilder::default()
-                .nla_type(
-                    AttrTypeBuilder::default()
-                        .nla_type(kind)
-                        .build()
-                        .map_err(|e| neli_err(&e))?,
-                )
-                .nla_payload(payload)
-                .build()
-                .map_err(|e| neli_err(&e))
-        };
-        let attrs: GenlBuffer<Attr, _> = match self {
-            Request::Echo(m) => {
-                let mut p = Vec::with_capacity(m.len() + 1);
-                p.extend_from_slice(m);
-                p.push(0);
-                std::iter::once(attr(Attr::Msg, p)?).collect()
-            }
-            Request::SetCase(mode) => {
-                std::iter::once(attr(Attr::Mode, mode.value().to_ne_bytes().to_vec())?).collect()
-            }
-            Request::GetCase | Request::Stats => GenlBuffer::new(),
-        };
-        let genl = GenlmsghdrBuilder::default()
-            .cmd(self.cmd())
-            .version(FAMILY_VERSION)
-            .attrs(attrs)
-            .build()
-            .map_err(|e| neli_err(&e))?;
-        NlmsghdrBuilder::default()
-            .nl_type(family_id)
-            .nl_flags(NlmF::REQUEST)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(genl))
-            .build()
-            .map_err(|e| neli_err(&e))
-    }
 }
 
-/// Serializes a neli message to bytes.
-pub fn neli_to_bytes<T: neli::ToBytes>(msg: &T) -> Result<Vec<u8>, EncodeError> {
-    let mut c = std::io::Cursor::new(Vec::new());
-    msg.to_bytes(&mut c)
-        .map_err(|e| EncodeError::Neli(e.to_string()))?;
-    Ok(c.into_inner())
+/// Length of the `ECHO` request for a `len`-byte message: netlink header,
+/// genl header and the NUL-terminated `MSG` attribute, padded.
+pub const fn echo_request_len(len: usize) -> usize {
+    NLMSG_HDRLEN + GENL_HDRLEN + align(NLA_HDRLEN + len + 1)
+}
+
+/// Length of the `ECHO` reply to a `len`-byte message: the request's
+/// layout plus the `MODE` attribute.
+pub const fn echo_reply_len(len: usize) -> usize {
+    echo_request_len(len) + NLA_HDRLEN + 4
 }
 
 /// A typed reply (or notification) of the family.
@@ -243,8 +190,18 @@ pub struct EchoReply {
     pub mode: Mode,
 }
 
-impl Reply for EchoReply {
-    fn from_attrs(attrs: &[u8]) -> Result<Self, DecodeError> {
+/// An `ECHO` reply decoded in place: the message borrows the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoReplyRef<'a> {
+    /// The message bytes, without the NUL.
+    pub msg: &'a [u8],
+    /// The mode that was applied.
+    pub mode: Mode,
+}
+
+impl<'a> EchoReplyRef<'a> {
+    /// Decodes the attributes of an `ECHO` reply (what follows the genl header).
+    pub fn from_attrs(attrs: &'a [u8]) -> Result<Self, DecodeError> {
         let (mut msg, mut mode) = (None, None);
         walk(attrs, |a, p| {
             match a {
@@ -254,9 +211,18 @@ impl Reply for EchoReply {
             }
             Ok(())
         })?;
-        Ok(EchoReply {
-            msg: need(msg, A_MSG)?.to_vec(),
+        Ok(EchoReplyRef {
+            msg: need(msg, A_MSG)?,
             mode: need(mode, A_MODE)?,
+        })
+    }
+}
+
+impl Reply for EchoReply {
+    fn from_attrs(attrs: &[u8]) -> Result<Self, DecodeError> {
+        EchoReplyRef::from_attrs(attrs).map(|r| EchoReply {
+            msg: r.msg.to_vec(),
+            mode: r.mode,
         })
     }
 }
@@ -270,6 +236,7 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for EchoReply {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         match std::str::from_utf8(&self.msg) {
@@ -291,7 +258,8 @@ impl Serialize for EchoReply {
 }
 
 /// Reply to `SET_CASE`: `{"mode": <new>, "previous": <old>}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct CaseReply {
     /// The new mode.
     pub mode: Mode,
@@ -320,7 +288,8 @@ impl Reply for CaseReply {
 }
 
 /// Reply to `GET_CASE`: `{"mode": <mode>}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct ModeReply {
     /// The current mode.
     pub mode: Mode,
@@ -342,7 +311,8 @@ impl Reply for ModeReply {
 }
 
 /// Reply to `STATS`. Counters are JSON numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 pub struct Stats {
     /// The current mode.
     pub mode: Mode,
@@ -398,8 +368,9 @@ impl Reply for Stats {
 
 /// `CASE_NTF` notification: serializes as
 /// `{"event":"mode","mode":<new>,"previous":<old>}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename = "mode")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "event", rename = "mode"))]
 pub struct CaseEvent {
     /// The new mode.
     pub mode: Mode,

@@ -3,13 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 /// The case conversion mode of a network namespace.
 ///
 /// Serializes (serde) and displays as `"none"`, `"upper"` or `"lower"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u32)]
 pub enum Mode {
     /// `GENL_ECHO_MODE_NONE`: echo unchanged.
@@ -31,7 +28,7 @@ impl Mode {
         self as u32
     }
 
-    /// The lower-case name used on the command line and in JSON.
+    /// The lower-case name (`"none"`, `"upper"`, `"lower"`); also its serde form.
     pub const fn as_str(self) -> &'static str {
         match self {
             Mode::None => "none",
@@ -96,6 +93,21 @@ impl TryFrom<u32> for Mode {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(de)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,10 +117,12 @@ mod tests {
         for m in Mode::ALL {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
             assert_eq!(Mode::from_value(m.value()), Some(m));
-            assert_eq!(
-                serde_json::to_string(&m).unwrap(),
-                format!("\"{}\"", m.as_str())
-            );
+            #[cfg(feature = "serde")]
+            {
+                let json = format!("\"{}\"", m.as_str());
+                assert_eq!(serde_json::to_string(&m).unwrap(), json);
+                assert_eq!(serde_json::from_str::<Mode>(&json).unwrap(), m);
+            }
             assert_eq!(m.to_string(), m.as_str());
         }
         assert!("UPPER".parse::<Mode>().is_err());

@@ -1,8 +1,6 @@
 //! Netlink message framing (`struct nlmsghdr`, `struct genlmsghdr`) and the
 //! control messages `NLMSG_ERROR` / `NLMSG_DONE` with extended ACK attributes.
 
-use serde::Serialize;
-
 use crate::consts::{
     align, GENL_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK_TLVS, NLM_F_CAPPED,
 };
@@ -138,19 +136,20 @@ pub fn parse_genl(payload: &[u8]) -> Result<GenlMsg<'_>, DecodeError> {
 }
 
 /// Extended ACK attributes of an `NLMSG_ERROR` or `NLMSG_DONE`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ExtAck {
     /// `NLMSGERR_ATTR_MSG`, without its NUL (lossily converted to UTF-8).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub msg: Option<String>,
     /// `NLMSGERR_ATTR_OFFS`: byte offset into the request, from its `nlmsghdr`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub offset: Option<u32>,
     /// `NLMSGERR_ATTR_MISS_TYPE`: type of a missing required attribute.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub missing_type: Option<u32>,
     /// `NLMSGERR_ATTR_MISS_NEST`: offset of the nest lacking it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub missing_nest: Option<u32>,
 }
 

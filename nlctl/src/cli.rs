@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use genl_proto::Mode;
+use genl_echo::proto::Mode;
 
 const ABOUT: &str = "Talk to the genl_echo generic netlink family";
 
@@ -129,7 +129,7 @@ pub enum Command {
     /// the JSON reports "overruns" and "lost" and the status is 1.
     Bench {
         /// Message size in bytes, 0 to 65530; repeat for several sizes.
-        #[arg(long = "size", value_name = "BYTES", default_values_t = [16u32, 1024, 32768], value_parser = clap::value_parser!(u32).range(0..=genl_proto::consts::MSG_MAX as i64))]
+        #[arg(long = "size", value_name = "BYTES", default_values_t = [16u32, 1024, 32768], value_parser = clap::value_parser!(u32).range(0..=genl_echo::proto::consts::MSG_MAX as i64))]
         sizes: Vec<u32>,
         /// Measure each case for S seconds (default 1).
         #[arg(long, value_name = "S", value_parser = parse_seconds, conflicts_with = "count")]
@@ -161,7 +161,7 @@ pub enum Command {
     /// operations and their flags, multicast groups, attribute policies.
     Info {
         /// Inspect another generic netlink family instead (e.g. nlctrl).
-        #[arg(long, value_name = "NAME", default_value = genl_proto::consts::FAMILY_NAME)]
+        #[arg(long, value_name = "NAME", default_value = genl_echo::proto::consts::FAMILY_NAME)]
         family: String,
     },
 }

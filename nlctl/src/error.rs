@@ -1,15 +1,15 @@
 //! The error type of `nlctl`: every failure is one line and one exit status.
+//! Library errors ([`genl_echo::Error`]) are mapped here, once.
 
 use std::fmt;
 use std::io;
 
-use genl_proto::netlink::ExtAck;
+use genl_echo::error::{io_text, one_line};
+use genl_echo::Op;
 use nlctl::exit::Exit;
 
-use crate::errno;
-
 /// A failure, printed once as `nlctl: <Display>` on standard error.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Error {
     /// Bad arguments found after parsing (exit 2).
     Usage(String),
@@ -45,24 +45,78 @@ impl Error {
         }
         Error::Other(format!("{what}: {}", io_text(e)))
     }
+}
 
-    /// The kernel refused `what` with `errno` and extended ACK `ext`;
-    /// `attr` names the attribute the extended ACK points at, if known.
-    pub fn kernel(what: &str, errno: i32, ext: &ExtAck, attr: Option<&str>) -> Error {
-        if errno == libc::EPERM || errno == libc::EACCES {
-            return Error::Permission(format!("permission denied: {what} needs CAP_NET_ADMIN"));
+/// How nlctl names an operation in its messages (its command names).
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Echo => "echo",
+        Op::SetMode => "set-mode",
+        Op::GetMode => "get-mode",
+        Op::Stats => "stats",
+        Op::Subscribe => "monitor",
+        Op::EchoBatch => "bench",
+        op => op.name(),
+    }
+}
+
+/// The "not loaded" line for family `name`.
+pub fn not_loaded_text(name: &str) -> String {
+    if name == genl_echo::proto::consts::FAMILY_NAME {
+        format!(
+            "the {name} generic netlink family is not loaded; load it with \
+             `modprobe {name}` or `insmod genl-kmod/{name}.ko`"
+        )
+    } else {
+        format!("there is no generic netlink family {name:?}")
+    }
+}
+
+impl From<genl_echo::Error> for Error {
+    fn from(e: genl_echo::Error) -> Error {
+        use genl_echo::Error as E;
+        let what = e.op().map_or("", op_name);
+        match e {
+            E::NotRegistered { family } => Error::NotLoaded(not_loaded_text(&family)),
+            E::PermissionDenied { .. } => {
+                Error::Permission(format!("permission denied: {what} needs CAP_NET_ADMIN"))
+            }
+            E::Kernel { .. } => Error::Rejected(e.display_as(what).to_string()),
+            E::MsgTooLong { .. } | E::MsgHasNul { .. } => Error::Usage(e.to_string()),
+            E::Timeout { .. } => Error::Other(format!("{what}: no reply from the kernel")),
+            E::Io {
+                op: Op::Connect,
+                call,
+                source,
+            } => Error::io(
+                format_args!("cannot open a generic netlink socket: {call}"),
+                &source,
+            ),
+            E::Io { call, source, .. } => Error::io(format_args!("{what}: {call}"), &source),
+            E::Decode { source, .. } => {
+                Error::Other(format!("undecodable reply to {what}: {source}"))
+            }
+            E::Netns { path, call, source } => {
+                let p = path.display();
+                match (call, source.raw_os_error()) {
+                    ("setns", Some(libc::EPERM)) => Error::Permission(format!(
+                        "permission denied: entering network namespace {p} needs CAP_SYS_ADMIN"
+                    )),
+                    ("setns", Some(libc::EINVAL)) => {
+                        Error::Other(format!("{p} is not a network namespace"))
+                    }
+                    ("open", _) => Error::Other(format!(
+                        "cannot open network namespace {p}: {}",
+                        io_text(&source)
+                    )),
+                    _ => Error::Other(format!(
+                        "cannot enter network namespace {p}: {}",
+                        io_text(&source)
+                    )),
+                }
+            }
+            e => Error::Other(e.display_as(what).to_string()),
         }
-        let text = match &ext.msg {
-            Some(m) if !m.is_empty() => m.clone(),
-            _ => strerror(errno),
-        };
-        let mut tail = errno::name(errno);
-        if let Some(a) = attr {
-            tail.push_str(&format!(", attribute {a}"));
-        }
-        Error::Rejected(one_line(&format!(
-            "kernel rejected {what}: {text} ({tail})"
-        )))
     }
 }
 
@@ -79,55 +133,52 @@ impl fmt::Display for Error {
     }
 }
 
-/// The text of an errno without Rust's " (os error N)" suffix.
-pub fn strerror(errno: i32) -> String {
-    let s = io::Error::from_raw_os_error(errno).to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
-    }
-}
-
-/// An I/O error's text, without Rust's " (os error N)" suffix.
-pub fn io_text(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => format!("{} ({})", strerror(n), errno::name(n)),
-        None => e.to_string(),
-    }
-}
-
-/// Replaces line breaks so that an error is always one line.
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
-    fn kernel_errors_format() {
-        let ext = ExtAck {
-            msg: Some("mode out of range".into()),
-            ..ExtAck::default()
-        };
-        let e = Error::kernel("set-mode", libc::ERANGE, &ext, Some("mode"));
+    fn library_errors_map_to_exit_statuses_and_lines() {
+        let e = Error::from(genl_echo::Error::Kernel {
+            op: Op::SetMode,
+            errno: libc::ERANGE,
+            message: Some("mode out of range".into()),
+            attr: Some("mode".into()),
+        });
         assert_eq!(e.exit(), Exit::Rejected);
         assert_eq!(
             e.to_string(),
             "kernel rejected set-mode: mode out of range (ERANGE, attribute mode)"
         );
-        let e = Error::kernel("echo", libc::EINVAL, &ExtAck::default(), None);
-        assert_eq!(
-            e.to_string(),
-            "kernel rejected echo: Invalid argument (EINVAL)"
-        );
-        let e = Error::kernel("set-mode", libc::EPERM, &ext, None);
+        let e = Error::from(genl_echo::Error::PermissionDenied {
+            op: Op::SetMode,
+            errno: libc::EPERM,
+        });
         assert_eq!(e.exit(), Exit::PermissionDenied);
         assert_eq!(
             e.to_string(),
             "permission denied: set-mode needs CAP_NET_ADMIN"
         );
+        let e = Error::from(genl_echo::Error::NotRegistered {
+            family: "genl_echo".into(),
+        });
+        assert_eq!(e.exit(), Exit::NotLoaded);
+        assert!(e.to_string().contains("not loaded"), "{e}");
+        let e = Error::from(genl_echo::Error::MsgTooLong { len: 9, max: 8 });
+        assert_eq!(e.exit(), Exit::Usage);
+        let e = Error::from(genl_echo::Error::Netns {
+            path: PathBuf::from("/run/netns/x"),
+            call: "setns",
+            source: io::Error::from_raw_os_error(libc::EPERM),
+        });
+        assert_eq!(e.exit(), Exit::PermissionDenied);
+        let e = Error::from(genl_echo::Error::Io {
+            op: Op::Echo,
+            call: "send",
+            source: io::Error::from(io::ErrorKind::BrokenPipe),
+        });
+        assert!(matches!(e, Error::BrokenPipe));
         assert_eq!(Error::Other("a\nb".into()).to_string(), "a b");
     }
 }

@@ -5,8 +5,6 @@
 //! on standard error and the exit status from [`nlctl::exit::Exit`].
 
 mod bench;
-mod conn;
-mod errno;
 mod error;
 mod info;
 mod monitor;
@@ -18,15 +16,14 @@ use std::os::unix::ffi::OsStringExt;
 use std::process::ExitCode;
 
 use clap::Parser;
-use genl_proto::consts::{FAMILY_NAME, FAMILY_VERSION, MSG_MAX};
-use genl_proto::ctrl::FamilyInfo;
-use genl_proto::message::{validate_msg, Reply};
-use genl_proto::{CaseReply, EchoReply, ModeReply, Request, Stats};
+use genl_echo::proto::consts::{FAMILY_NAME, FAMILY_VERSION, MSG_MAX};
+use genl_echo::proto::message::validate_msg;
+use genl_echo::proto::ModeReply;
+use genl_echo::{Client, FamilyInfo};
 use nlctl::cli::{Cli, Command};
 use nlctl::exit::Exit;
 use serde::Serialize;
 
-use crate::conn::Conn;
 use crate::error::Error;
 
 fn main() -> ExitCode {
@@ -73,21 +70,16 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Echo { .. } => {
             let msg = msg.unwrap_or_default();
-            let r: EchoReply = family_request(Request::Echo(&msg))?;
-            emit(pretty, &r)
+            emit(pretty, &connect()?.echo(&msg)?)
         }
-        Command::SetMode { mode } => {
-            let r: CaseReply = family_request(Request::SetCase(mode.into()))?;
-            emit(pretty, &r)
-        }
-        Command::GetMode => {
-            let r: ModeReply = family_request(Request::GetCase)?;
-            emit(pretty, &r)
-        }
-        Command::Stats => {
-            let r: Stats = family_request(Request::Stats)?;
-            emit(pretty, &r)
-        }
+        Command::SetMode { mode } => emit(pretty, &connect()?.set_mode(mode.into())?),
+        Command::GetMode => emit(
+            pretty,
+            &ModeReply {
+                mode: connect()?.get_mode()?,
+            },
+        ),
+        Command::Stats => emit(pretty, &connect()?.stats()?),
         Command::Monitor { count, rcvbuf } => monitor::run(count, rcvbuf),
         Command::Info { family } => emit(pretty, &info::run(&family)?),
         Command::Bench {
@@ -152,16 +144,12 @@ fn read_message(arg: &OsString) -> Result<Vec<u8>, Error> {
     Ok(msg)
 }
 
-/// Resolves the family, sends `req` and decodes the reply as `T`.
-fn family_request<T: Reply>(req: Request<'_>) -> Result<T, Error> {
-    let what = req.cli_name();
-    let mut c = Conn::open()?;
-    let fam = c.resolve(FAMILY_NAME)?;
-    check_version(&fam);
-    let bytes = c
-        .request(|seq, out| req.encode(fam.id, seq, out))
-        .map_err(|e| e.into_error(what))?;
-    T::from_nlmsg(bytes).map_err(|e| Error::Other(format!("undecodable reply to {what}: {e}")))
+/// Connects to the family (resolving it by name) and warns about a
+/// version mismatch.
+pub(crate) fn connect() -> Result<Client, Error> {
+    let c = Client::connect()?;
+    check_version(c.family());
+    Ok(c)
 }
 
 /// Prints one JSON object and a newline on standard output.

@@ -3,15 +3,12 @@
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use genl_proto::consts::{FAMILY_NAME, MCGRP_EVENTS, RECV_BUF_LEN};
-use genl_proto::message::Reply;
-use genl_proto::{netlink, CaseEvent, DecodeError};
-use log::debug;
-use neli::utils::Groups;
+use std::os::fd::AsRawFd;
 
-use crate::conn::{self, Conn, NetError};
+use genl_echo::Event;
+
 use crate::error::Error;
-use crate::{check_version, warn};
+use crate::warn;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -66,36 +63,10 @@ struct Overrun {
 
 /// Runs the monitor until `count` events, SIGINT or SIGTERM.
 pub fn run(count: Option<u64>, rcvbuf: Option<u32>) -> Result<(), Error> {
-    let fam = {
-        let mut c = Conn::open()?;
-        c.resolve(FAMILY_NAME)?
-    };
-    check_version(&fam);
-    let gid = fam.mcast_group(MCGRP_EVENTS).ok_or_else(|| {
-        Error::Other(format!(
-            "the {FAMILY_NAME} family has no {MCGRP_EVENTS:?} multicast group"
-        ))
-    })?;
-
-    let sock = conn::open_socket()?;
-    if let Some(b) = rcvbuf {
-        sock.set_recv_buffer_size(b as usize)
-            .map_err(|e| Error::Other(format!("cannot set SO_RCVBUF to {b}: {e}")))?;
-    }
+    let client = crate::connect()?;
     let mask = setup_signals().map_err(|e| Error::io("installing signal handlers", &e))?;
-    sock.add_mcast_membership(Groups::new_groups(&[gid]))
-        .map_err(|e| {
-            Error::Other(format!(
-                "cannot join multicast group {MCGRP_EVENTS} ({gid}): {e}"
-            ))
-        })?;
-    debug!(
-        "listening on multicast group {MCGRP_EVENTS} ({gid}) of family {}",
-        fam.id
-    );
-
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&sock);
-    let mut buf = vec![0u8; RECV_BUF_LEN];
+    let mut sub = client.subscribe_with_rcvbuf(rcvbuf.map(|b| b as usize))?;
+    let fd = sub.as_raw_fd();
     let mut seen = 0u64;
     loop {
         if STOP.load(Ordering::Relaxed) {
@@ -115,49 +86,27 @@ pub fn run(count: Option<u64>, rcvbuf: Option<u32>) -> Result<(), Error> {
             }
             return Err(Error::io("poll", &e));
         }
-        let n = match conn::recv_into(&sock, &mut buf, libc::MSG_TRUNC | libc::MSG_DONTWAIT) {
-            Ok(n) => n,
-            Err(NetError::Io(_, e)) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                emit_line(&Overrun { event: "overrun" })?;
-                warn("event socket overrun (ENOBUFS): some events were lost");
-                continue;
-            }
-            Err(NetError::Timeout) => continue,
-            Err(e) => return Err(e.into_error("monitor")),
-        };
-        if n > buf.len() {
-            warn(&format!(
-                "skipped a {n}-byte datagram larger than the receive buffer"
-            ));
-            continue;
-        }
-        if log::log_enabled!(log::Level::Debug) {
-            debug!("recv {n} bytes: {}", conn::summarize(&buf[..n]));
-        }
-        for m in netlink::messages(&buf[..n]) {
-            let m = match m {
-                Ok(m) => m,
-                Err(e) => {
-                    warn(&format!("skipped a malformed notification: {e}"));
-                    break;
-                }
-            };
-            if m.ty != fam.id {
-                debug!("skipping message of type {:#x}", m.ty);
-                continue;
-            }
-            match CaseEvent::from_genl(m.payload) {
-                Ok(ev) => {
+        while let Some(item) = sub.try_next() {
+            match item {
+                Ok(Event::ModeChanged(ev)) => {
                     emit_line(&ev)?;
                     seen += 1;
                     if count.is_some_and(|c| seen >= c) {
                         return Ok(());
                     }
                 }
-                Err(DecodeError::UnexpectedCmd { got, .. }) => {
-                    debug!("skipping notification with command {got}");
+                Ok(Event::Overrun) => {
+                    emit_line(&Overrun { event: "overrun" })?;
+                    warn("event socket overrun (ENOBUFS): some events were lost");
                 }
-                Err(e) => warn(&format!("skipped an undecodable notification: {e}")),
+                Ok(_) => {}
+                Err(genl_echo::Error::Truncated { len, .. }) => warn(&format!(
+                    "skipped a {len}-byte datagram larger than the receive buffer"
+                )),
+                Err(genl_echo::Error::Decode { source, .. }) => {
+                    warn(&format!("skipped an undecodable notification: {source}"))
+                }
+                Err(e) => return Err(e.into()),
             }
         }
     }

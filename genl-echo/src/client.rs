@@ -1,0 +1,127 @@
+//! [`Client`]: one request at a time, blocking.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use genl_proto::consts::FAMILY_NAME;
+use genl_proto::ctrl::FamilyInfo;
+use genl_proto::message::Reply;
+use genl_proto::{CaseReply, EchoReply, Mode, ModeReply, Request, Stats};
+
+use crate::conn::Conn;
+use crate::error::{Error, Op};
+use crate::netns::Netns;
+use crate::policy::{Controller, FamilyPolicy};
+
+/// A blocking client of the `genl_echo` family: one generic netlink socket,
+/// the family resolved by name when connecting.
+///
+/// Every method sends one request and waits (at most the timeout, 10 s by
+/// default) for its reply, which is matched by sequence number and decoded
+/// with every length checked. A `Client` is `Send`; use one per thread.
+pub struct Client {
+    pub(crate) conn: Conn,
+    pub(crate) family: FamilyInfo,
+    pub(crate) netns: Option<Arc<Netns>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("family", &self.family)
+            .field("port", &self.conn.sock.pid())
+            .field("netns", &self.netns)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Opens a socket in the calling thread's network namespace and
+    /// resolves the `genl_echo` family by name (`CTRL_CMD_GETFAMILY`, which
+    /// lets the kernel autoload an installed module).
+    ///
+    /// Fails with [`Error::NotRegistered`] if the family does not exist.
+    pub fn connect() -> Result<Client, Error> {
+        Client::connect_in(None)
+    }
+
+    /// Like [`Client::connect`], in the network namespace at `path` (a
+    /// file such as `/run/netns/NAME` or `/proc/PID/ns/net`; see
+    /// [`crate::netns::path_of`] for `ip netns` names). Needs
+    /// CAP_SYS_ADMIN; the calling thread stays in its own namespace, and
+    /// every socket of this client ([`Client::subscribe`] included) is
+    /// created in `path`'s.
+    pub fn connect_netns(path: impl AsRef<Path>) -> Result<Client, Error> {
+        let ns = Arc::new(Netns::open(path.as_ref())?);
+        Client::connect_in(Some(ns))
+    }
+
+    fn connect_in(netns: Option<Arc<Netns>>) -> Result<Client, Error> {
+        let mut c = Controller::open_in(netns.as_deref())?;
+        let family = c.resolve(FAMILY_NAME)?;
+        Ok(Client {
+            conn: c.into_conn(),
+            family,
+            netns,
+        })
+    }
+
+    /// What the controller reported about the family when connecting: id,
+    /// version, operations with their flags, multicast groups.
+    pub fn family(&self) -> &FamilyInfo {
+        &self.family
+    }
+
+    /// The family's operations with their attribute policies
+    /// (`CTRL_CMD_GETPOLICY`), as `nlctl info` shows them.
+    pub fn policy(&mut self) -> Result<FamilyPolicy, Error> {
+        let dump = crate::policy::dump_policy(&mut self.conn, &self.family)?;
+        Ok(FamilyPolicy::new(&self.family, &dump))
+    }
+
+    /// Sets how long a request waits for its reply ([`Error::Timeout`]
+    /// after that). A zero duration waits forever.
+    pub fn set_timeout(&mut self, timeout: Duration) -> Result<(), Error> {
+        self.conn.set_timeout(timeout)
+    }
+
+    /// The socket's netlink port id.
+    pub fn port_id(&self) -> u32 {
+        self.conn.sock.pid()
+    }
+
+    /// Echoes `msg` (at most `GENL_ECHO_MSG_MAX` = 65530 bytes, no NUL):
+    /// the reply carries it converted under the namespace's mode, and the
+    /// mode. Too long or containing a NUL is [`Error::MsgTooLong`] or
+    /// [`Error::MsgHasNul`] and nothing is sent.
+    pub fn echo(&mut self, msg: &[u8]) -> Result<EchoReply, Error> {
+        self.call(Op::Echo, Request::Echo(msg))
+    }
+
+    /// Sets the namespace's mode; the reply carries the new and the
+    /// previous mode. Needs CAP_NET_ADMIN over the namespace
+    /// ([`Error::PermissionDenied`] otherwise).
+    pub fn set_mode(&mut self, mode: Mode) -> Result<CaseReply, Error> {
+        self.call(Op::SetMode, Request::SetCase(mode))
+    }
+
+    /// The namespace's current mode.
+    pub fn get_mode(&mut self) -> Result<Mode, Error> {
+        self.call::<ModeReply>(Op::GetMode, Request::GetCase)
+            .map(|r| r.mode)
+    }
+
+    /// The namespace's counters and mode.
+    pub fn stats(&mut self) -> Result<Stats, Error> {
+        self.call(Op::Stats, Request::Stats)
+    }
+
+    fn call<T: Reply>(&mut self, op: Op, req: Request<'_>) -> Result<T, Error> {
+        // Checked before anything is sent (Request::encode checks too).
+        req.validate().map_err(|e| Error::encode(op, e))?;
+        let id = self.family.id;
+        let bytes = self.conn.request(op, |seq, out| req.encode(id, seq, out))?;
+        T::from_nlmsg(bytes).map_err(Error::decode(op))
+    }
+}

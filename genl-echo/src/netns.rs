@@ -1,0 +1,105 @@
+//! Network namespaces: a socket belongs to the namespace of the thread that
+//! created it, so [`crate::Client::connect_netns`] creates its sockets on a
+//! short-lived thread that has entered the namespace, and leaves the
+//! calling thread where it was.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// Where `ip netns` keeps named namespaces.
+pub const NETNS_RUN_DIR: &str = "/run/netns";
+
+/// The namespace file for `name`: `name` itself if it contains a `/`
+/// (e.g. `/proc/PID/ns/net`), else `/run/netns/<name>` (as `ip -n` does).
+pub fn path_of(name: &Path) -> PathBuf {
+    if name.as_os_str().as_encoded_bytes().contains(&b'/') {
+        name.to_path_buf()
+    } else {
+        Path::new(NETNS_RUN_DIR).join(name)
+    }
+}
+
+/// An open network namespace file and its path (for error messages).
+#[derive(Debug)]
+pub(crate) struct Netns {
+    file: File,
+    path: PathBuf,
+}
+
+impl Netns {
+    /// Opens a network namespace file.
+    pub(crate) fn open(path: &Path) -> Result<Netns, Error> {
+        let file = File::open(path).map_err(|source| Error::Netns {
+            path: path.to_path_buf(),
+            call: "open",
+            source,
+        })?;
+        Ok(Netns {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+fn setns(f: &File, path: &Path) -> Result<(), Error> {
+    // SAFETY: f is an open descriptor for the duration of the call.
+    let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+    if r == 0 {
+        log::debug!("entered network namespace {}", path.display());
+        Ok(())
+    } else {
+        Err(Error::Netns {
+            path: path.to_path_buf(),
+            call: "setns",
+            source: io::Error::last_os_error(),
+        })
+    }
+}
+
+/// Moves the calling thread into the network namespace at `path` (threads
+/// it creates afterwards start there too). Needs CAP_SYS_ADMIN;
+/// [`Error::Netns`] says which step failed.
+pub fn enter(path: &Path) -> Result<(), Error> {
+    let ns = Netns::open(path)?;
+    setns(&ns.file, &ns.path)
+}
+
+/// Runs `f` on a new thread that has entered namespace `ns` first.
+pub(crate) fn in_namespace<T: Send>(
+    ns: &Netns,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<T, Error> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            setns(&ns.file, &ns.path)?;
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Error::Netns {
+                path: ns.path.clone(),
+                call: "thread",
+                source: io::Error::other("the thread that enters the namespace panicked"),
+            })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_paths() {
+        assert_eq!(path_of(Path::new("blue")), Path::new("/run/netns/blue"));
+        assert_eq!(
+            path_of(Path::new("/proc/1/ns/net")),
+            Path::new("/proc/1/ns/net")
+        );
+        assert_eq!(path_of(Path::new("./x")), Path::new("./x"));
+    }
+}
