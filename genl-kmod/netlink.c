@@ -149,11 +149,41 @@ int genl_echo_nl_set_case_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
+/*
+ * GET_CASE and STATS take no attributes, so the spec gives them no policy.
+ * The core gives such an op a policy that refuses every attribute, but
+ * only for ops it copies from struct genl_ops (all of them on 6.1); for
+ * struct genl_split_ops (6.2 on) it does so only when it describes the op
+ * to the controller, and at dispatch parses nothing. This is that policy,
+ * applied as the core would (strict, after the genl header): the same
+ * errors and extack on every kernel, and a no-op where the core has
+ * already refused the attributes.
+ */
+static const struct nla_policy genl_echo_nl_reject_all[GENL_ECHO_A_PAD + 1] = {
+	[GENL_ECHO_A_UNSPEC] = { .type = NLA_REJECT },
+	[GENL_ECHO_A_PAD] = { .type = NLA_REJECT },
+};
+
+static int genl_echo_nl_no_attrs(const struct genl_info *info)
+{
+	struct nlattr *tb[ARRAY_SIZE(genl_echo_nl_reject_all)];
+
+	return nlmsg_parse(info->nlhdr, GENL_HDRLEN, tb,
+			   ARRAY_SIZE(genl_echo_nl_reject_all) - 1,
+			   genl_echo_nl_reject_all, info->extack);
+}
+
 int genl_echo_nl_get_case_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct genl_echo_net *gn = genl_echo_net(genl_info_net(info));
 	struct sk_buff *msg;
 	void *hdr;
+	int err;
+
+	/* A policy failure, not a refusal: not counted as rejected. */
+	err = genl_echo_nl_no_attrs(info);
+	if (err)
+		return err;
 
 	msg = genlmsg_new(nla_total_size(sizeof(u32)), GFP_KERNEL);
 	if (!msg)
@@ -192,6 +222,11 @@ int genl_echo_nl_stats_doit(struct sk_buff *skb, struct genl_info *info)
 	struct genl_echo_stats st;
 	struct sk_buff *msg;
 	void *hdr;
+	int err;
+
+	err = genl_echo_nl_no_attrs(info);
+	if (err)
+		return err;
 
 	msg = genlmsg_new(nla_total_size(sizeof(u32)) +
 			  5 * nla_total_size_64bit(sizeof(u64)), GFP_KERNEL);
