@@ -1,6 +1,8 @@
 #!/bin/bash
 # The whole test run, as CI does it (.ci/run): set-up, host unit tests, the
-# module's W=1 build for every target kernel, then the end-to-end suite in a
+# generated files (tests/gen-check.sh: the spec against the kernel's schema,
+# staleness, round trip), checkpatch and sparse, the module's W=1 build for
+# every target kernel, then the end-to-end suite in a
 # VM, one boot per kernel. If the set-up fails it stops there; otherwise every
 # step runs and the exit status is non-zero if any failed. The last line is
 # pytest's summary of the last VM run.
@@ -31,6 +33,9 @@ section "host unit tests (cargo test --workspace)"
 section "Rust style (cargo fmt --check, cargo clippy -D warnings)"
 (cd "$ROOT" && cargo fmt --all --check) || failed+=("cargo fmt")
 (cd "$ROOT" && cargo clippy --workspace --all-targets -- -D warnings) || failed+=("cargo clippy")
+
+section "generated files: spec vs the kernel's schema, staleness, round trip (tests/gen-check.sh)"
+"$ROOT/tests/gen-check.sh" || failed+=("generated files")
 
 section "kernel style (checkpatch --strict, sparse)"
 make -C "$ROOT/genl-kmod" style || failed+=("checkpatch")
