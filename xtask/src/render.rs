@@ -54,10 +54,45 @@ fn short<'a>(spec: &Spec, c_name: &'a str) -> &'a str {
     c_name.strip_prefix(&prefix).unwrap_or(c_name)
 }
 
-fn rust_items_table(out: &mut String, ty: &str, items: &[Item], f: impl Fn(&Item) -> String) {
-    for i in items {
-        let _ = writeln!(out, "            {ty}::{} => {},", camel(&i.name), f(i));
+/// A method that is one `match`, in an impl block: its doc line, its
+/// signature, the match's scrutinee, one arm per `(pattern, value)`, and
+/// whether it is wrapped in `Some(...)` with a `return None` arm for neli's
+/// `UnrecognizedConst`.
+fn rust_match_fn(
+    out: &mut String,
+    doc: &str,
+    sig: &str,
+    scrutinee: &str,
+    arms: impl IntoIterator<Item = (String, String)>,
+    last: &str,
+) {
+    let (open, close) = if last.is_empty() {
+        ("", "")
+    } else {
+        ("Some(", ")")
+    };
+    let _ = writeln!(out, "    /// {doc}");
+    let _ = writeln!(out, "    {sig} {{");
+    let _ = writeln!(out, "        {open}match {scrutinee} {{");
+    for (pat, val) in arms {
+        let _ = writeln!(out, "            {pat} => {val},");
     }
+    if !last.is_empty() {
+        let _ = writeln!(out, "            {last}");
+    }
+    let _ = writeln!(out, "        }}{close}");
+    let _ = writeln!(out, "    }}");
+}
+
+/// `(Ty::Variant, "<f(item)>")` for each item.
+fn arms<'a>(
+    ty: &'a str,
+    items: &'a [Item],
+    f: impl Fn(&Item) -> String + 'a,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    items
+        .iter()
+        .map(move |i| (format!("{ty}::{}", camel(&i.name)), format!("\"{}\"", f(i))))
 }
 
 /// A neli enum: attribute types or commands.
@@ -115,29 +150,24 @@ fn rust_neli_enum(out: &mut String, e: &NeliEnum<'_>) {
     let _ = writeln!(out, "    ];");
     let _ = writeln!(out, "    /// `{max_c_name}`.");
     let _ = writeln!(out, "    pub const MAX: {wire} = {};\n", Spec::max(items));
-    let _ = writeln!(
+    let unknown = format!("{ty}::UnrecognizedConst(_) => return None,");
+    rust_match_fn(
         out,
-        "    /// Lower-case snake-case name; `None` for an unrecognized value."
+        "Lower-case snake-case name; `None` for an unrecognized value.",
+        "pub fn name(self) -> Option<&'static str>",
+        "self",
+        arms(ty, items, |i| snake(&i.name)),
+        &unknown,
     );
-    let _ = writeln!(out, "    pub fn name(self) -> Option<&'static str> {{");
-    let _ = writeln!(out, "        Some(match self {{");
-    rust_items_table(out, ty, items, |i| format!("\"{}\"", snake(&i.name)));
-    let _ = writeln!(
+    out.push('\n');
+    rust_match_fn(
         out,
-        "            {ty}::UnrecognizedConst(_) => return None,"
+        "The C enumerator's name in the UAPI header.",
+        "pub fn c_name(self) -> Option<&'static str>",
+        "self",
+        arms(ty, items, |i| i.c_name.clone()),
+        &unknown,
     );
-    let _ = writeln!(out, "        }})");
-    let _ = writeln!(out, "    }}\n");
-    let _ = writeln!(out, "    /// The C enumerator's name in the UAPI header.");
-    let _ = writeln!(out, "    pub fn c_name(self) -> Option<&'static str> {{");
-    let _ = writeln!(out, "        Some(match self {{");
-    rust_items_table(out, ty, items, |i| format!("\"{}\"", i.c_name));
-    let _ = writeln!(
-        out,
-        "            {ty}::UnrecognizedConst(_) => return None,"
-    );
-    let _ = writeln!(out, "        }})");
-    let _ = writeln!(out, "    }}");
     let _ = writeln!(out, "}}");
 }
 
@@ -210,52 +240,41 @@ pub fn rust(spec: &Spec) -> String {
             }
         }
         let _ = writeln!(out, "    pub const MAX: u32 = {};\n", Spec::max(&e.entries));
-        let _ = writeln!(
-            out,
-            "    /// The spec's name, used on the command line and in JSON."
+        rust_match_fn(
+            &mut out,
+            "The spec's name, used on the command line and in JSON.",
+            "pub const fn as_str(self) -> &'static str",
+            "self",
+            arms(&ty, &e.entries, |i| i.name.clone()),
+            "",
         );
-        let _ = writeln!(out, "    pub const fn as_str(self) -> &'static str {{");
-        let _ = writeln!(out, "        match self {{");
-        for i in &e.entries {
-            let _ = writeln!(
-                out,
-                "            {ty}::{} => \"{}\",",
-                camel(&i.name),
-                i.name
-            );
-        }
-        let _ = writeln!(out, "        }}\n    }}\n");
-        let _ = writeln!(out, "    /// The C enumerator's name in the UAPI header.");
-        let _ = writeln!(out, "    pub const fn c_name(self) -> &'static str {{");
-        let _ = writeln!(out, "        match self {{");
-        for i in &e.entries {
-            let _ = writeln!(
-                out,
-                "            {ty}::{} => \"{}\",",
-                camel(&i.name),
-                i.c_name
-            );
-        }
-        let _ = writeln!(out, "        }}\n    }}\n");
-        let _ = writeln!(
-            out,
-            "    /// The value with wire value `v`, if there is one."
+        out.push('\n');
+        rust_match_fn(
+            &mut out,
+            "The C enumerator's name in the UAPI header.",
+            "pub const fn c_name(self) -> &'static str",
+            "self",
+            arms(&ty, &e.entries, |i| i.c_name.clone()),
+            "",
         );
-        let _ = writeln!(
-            out,
-            "    pub const fn from_value(v: u32) -> Option<{ty}> {{"
+        out.push('\n');
+        rust_match_fn(
+            &mut out,
+            "The value with wire value `v`, if there is one.",
+            &format!("pub const fn from_value(v: u32) -> Option<{ty}>"),
+            "v",
+            e.entries
+                .iter()
+                .map(|i| {
+                    (
+                        i.value.to_string(),
+                        format!("Some({ty}::{})", camel(&i.name)),
+                    )
+                })
+                .chain([("_".to_owned(), "None".to_owned())]),
+            "",
         );
-        let _ = writeln!(out, "        match v {{");
-        for i in &e.entries {
-            let _ = writeln!(
-                out,
-                "            {} => Some({ty}::{}),",
-                i.value,
-                camel(&i.name)
-            );
-        }
-        let _ = writeln!(out, "            _ => None,");
-        let _ = writeln!(out, "        }}\n    }}\n}}");
+        let _ = writeln!(out, "}}");
     }
 
     out.push('\n');
