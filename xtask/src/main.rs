@@ -114,12 +114,12 @@ fn generated_here(root: &Path) -> io::Result<Files> {
     Ok(files)
 }
 
-/// Every generated file of the tree at `root`: path relative to it, and
-/// contents.
-fn generated(root: &Path) -> io::Result<Files> {
-    let (text, spec) = read_spec(root)?;
-    let mut files = ynl::generate(&self::root(), &text, &spec.protocol)?;
-    files.extend(generated_here(root)?);
+/// Every generated file of the tree at `tree`: path relative to it, and
+/// contents. The kernel tools are this workspace's.
+fn generated(tree: &Path) -> io::Result<Files> {
+    let (text, spec) = read_spec(tree)?;
+    let mut files = ynl::generate(&root(), &text, &spec.protocol)?;
+    files.extend(generated_here(tree)?);
     Ok(files)
 }
 
