@@ -42,10 +42,17 @@ vermagic=$(modinfo -F vermagic "$ko")
 echo "dkms: $ko ($(modinfo -F version "$ko"), vermagic $kver)"
 
 # A kernel before 6.1: DKMS must skip it (exit 77, "BUILD_EXCLUSIVE"), not
-# try and fail the build.
+# try and fail the build. In trees of its own: run against the shared ones,
+# the refused build left the other kernels' installed modules deleted
+# (dkms 3.0.10).
 old=5.10.0-30-amd64
+rtrees=(--sourcetree "$src" --dkmstree "$base/tree-refused" --installtree "$base/install-refused")
+rm -rf "$base/tree-refused" "$base/install-refused"
+mkdir -p "$base/tree-refused" "$base/install-refused"
+dkms add -m genl_echo -v "$version" "${rtrees[@]}" >/dev/null
 rc=0
-out=$(dkms build -m genl_echo -v "$version" -k "$old" "${trees[@]}" 2>&1) || rc=$?
+out=$(dkms build -m genl_echo -v "$version" -k "$old" "${rtrees[@]}" 2>&1) || rc=$?
+rm -rf "$base/tree-refused" "$base/install-refused"
 if [ "$rc" != 77 ] || ! grep -q 'BUILD_EXCLUSIVE' <<<"$out"; then
 	printf '%s\n' "$out" >&2
 	die "dkms build for $old: exit $rc, expected 77 and the BUILD_EXCLUSIVE message"
