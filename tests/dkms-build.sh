@@ -4,7 +4,8 @@
 # private trees under tests/out/dkms/ so the system's /usr/src, /var/lib/dkms
 # and /lib/modules are left alone. The module lands in
 # tests/out/dkms/install/KVER/updates/dkms/genl_echo.ko, where the VM suite's
-# DKMS test autoloads it.
+# DKMS test autoloads it. Also checks that DKMS refuses to build for a
+# kernel older than 6.1 (dkms.conf's BUILD_EXCLUSIVE_KERNEL).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -39,3 +40,21 @@ ko=$(find "$inst/$kver" -name 'genl_echo.ko*' | head -n1)
 vermagic=$(modinfo -F vermagic "$ko")
 [ "${vermagic%% *}" = "$kver" ] || die "$ko is for ${vermagic%% *}, not $kver"
 echo "dkms: $ko ($(modinfo -F version "$ko"), vermagic $kver)"
+
+# A kernel before 6.1: DKMS must skip it (exit 77, "BUILD_EXCLUSIVE"), not
+# try and fail the build. In trees of its own: run against the shared ones,
+# the refused build left the other kernels' installed modules deleted
+# (dkms 3.0.10).
+old=5.10.0-30-amd64
+rtrees=(--sourcetree "$src" --dkmstree "$base/tree-refused" --installtree "$base/install-refused")
+rm -rf "$base/tree-refused" "$base/install-refused"
+mkdir -p "$base/tree-refused" "$base/install-refused"
+dkms add -m genl_echo -v "$version" "${rtrees[@]}" >/dev/null
+rc=0
+out=$(dkms build -m genl_echo -v "$version" -k "$old" "${rtrees[@]}" 2>&1) || rc=$?
+rm -rf "$base/tree-refused" "$base/install-refused"
+if [ "$rc" != 77 ] || ! grep -q 'BUILD_EXCLUSIVE' <<<"$out"; then
+	printf '%s\n' "$out" >&2
+	die "dkms build for $old: exit $rc, expected 77 and the BUILD_EXCLUSIVE message"
+fi
+echo "dkms: refuses $old (BUILD_EXCLUSIVE_KERNEL)"

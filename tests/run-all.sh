@@ -1,9 +1,11 @@
 #!/bin/bash
 # The whole test run, as CI does it (.ci/run): set-up, host unit tests, the
-# module's W=1 build for every target kernel, the end-to-end suite in a VM,
-# one boot per kernel, then the debug-kernel tier. If the set-up fails it
-# stops there; otherwise every step runs and the exit status is non-zero if
-# any failed. The last line is pytest's summary of the last VM run.
+# generated files (tests/gen-check.sh: the spec against the kernel's schema,
+# staleness, round trip), checkpatch and sparse, the module's W=1 build for
+# every target kernel, the end-to-end suite in a VM, one boot per kernel,
+# then the debug-kernel tier. If the set-up fails it stops there; otherwise
+# every step runs and the exit status is non-zero if any failed. The last
+# line is pytest's summary of the last VM run.
 #
 #   tests/run-all.sh                      6.1 (and 6.12 under CI)
 #   GENL_ECHO_BACKPORTS=1 tests/run-all.sh   6.1 and 6.12 (bookworm-backports)
@@ -35,6 +37,9 @@ section "Rust style (cargo fmt --check, cargo clippy -D warnings, cargo doc -D w
 (cd "$ROOT" && cargo fmt --all --check) || failed+=("cargo fmt")
 (cd "$ROOT" && cargo clippy --workspace --all-targets -- -D warnings) || failed+=("cargo clippy")
 (cd "$ROOT" && RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps) || failed+=("cargo doc")
+
+section "generated files: spec vs the kernel's schema, staleness, round trip (tests/gen-check.sh)"
+"$ROOT/tests/gen-check.sh" || failed+=("generated files")
 
 section "kernel style (checkpatch --strict, sparse)"
 make -C "$ROOT/genl-kmod" style || failed+=("checkpatch")

@@ -1,13 +1,10 @@
 //! Constants of the `genl_echo` family and of the netlink framing around it.
+//!
+//! The family's own (`FAMILY_NAME`, `FAMILY_VERSION`, `MCGRP_EVENTS`,
+//! `MSG_MAX`) are generated from the YNL spec (`generated.rs`, `cargo xtask
+//! gen`); the netlink framing constants are written here.
 
-/// `GENL_ECHO_FAMILY_NAME`: the name the family is registered (and resolved) under.
-pub const FAMILY_NAME: &str = "genl_echo";
-/// `GENL_ECHO_FAMILY_VERSION`: the protocol version this crate speaks.
-pub const FAMILY_VERSION: u8 = 1;
-/// `GENL_ECHO_MCGRP_EVENTS`: the multicast group that carries `CASE_NTF`.
-pub const MCGRP_EVENTS: &str = "events";
-/// `GENL_ECHO_MSG_MAX`: the longest message in bytes, not counting its NUL.
-pub const MSG_MAX: usize = 65530;
+pub use crate::generated::{FAMILY_NAME, FAMILY_VERSION, MCGRP_EVENTS, MSG_MAX};
 
 /// Size of `struct nlmsghdr`.
 pub const NLMSG_HDRLEN: usize = 16;

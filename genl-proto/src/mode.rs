@@ -1,59 +1,17 @@
 //! `enum genl_echo_mode`: how `ECHO` converts the case of ASCII letters.
+//!
+//! The enum, `ALL`, `MAX`, `as_str`, `c_name` and `from_value` are generated
+//! from the YNL spec (`generated.rs`, `cargo xtask gen`).
 
 use std::fmt;
 use std::str::FromStr;
 
-/// The case conversion mode of a network namespace.
-///
-/// Serializes (serde) and displays as `"none"`, `"upper"` or `"lower"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u32)]
-pub enum Mode {
-    /// `GENL_ECHO_MODE_NONE`: echo unchanged.
-    None = 0,
-    /// `GENL_ECHO_MODE_UPPER`: ASCII letters to upper case.
-    Upper = 1,
-    /// `GENL_ECHO_MODE_LOWER`: ASCII letters to lower case.
-    Lower = 2,
-}
+pub use crate::generated::Mode;
 
 impl Mode {
-    /// Every mode, in value order.
-    pub const ALL: [Mode; 3] = [Mode::None, Mode::Upper, Mode::Lower];
-    /// `GENL_ECHO_MODE_MAX`.
-    pub const MAX: u32 = 2;
-
     /// The wire value.
     pub const fn value(self) -> u32 {
         self as u32
-    }
-
-    /// The lower-case name (`"none"`, `"upper"`, `"lower"`); also its serde form.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Mode::None => "none",
-            Mode::Upper => "upper",
-            Mode::Lower => "lower",
-        }
-    }
-
-    /// The C enumerator's name in the UAPI header.
-    pub const fn c_name(self) -> &'static str {
-        match self {
-            Mode::None => "GENL_ECHO_MODE_NONE",
-            Mode::Upper => "GENL_ECHO_MODE_UPPER",
-            Mode::Lower => "GENL_ECHO_MODE_LOWER",
-        }
-    }
-
-    /// The mode with wire value `v`, if there is one.
-    pub const fn from_value(v: u32) -> Option<Mode> {
-        match v {
-            0 => Some(Mode::None),
-            1 => Some(Mode::Upper),
-            2 => Some(Mode::Lower),
-            _ => None,
-        }
     }
 }
 
@@ -65,8 +23,18 @@ impl fmt::Display for Mode {
 
 /// Error of [`Mode::from_str`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mode {0:?} (expected none, upper or lower)")]
+#[error("unknown mode {0:?} (expected {names})", names = mode_names())]
 pub struct ParseModeError(pub String);
+
+/// `"none, upper or lower"`.
+fn mode_names() -> String {
+    let names: Vec<&str> = Mode::ALL.iter().map(|m| m.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 impl FromStr for Mode {
     type Err = ParseModeError;
@@ -93,6 +61,7 @@ impl TryFrom<u32> for Mode {
     }
 }
 
+/// Serializes as its name (`"none"`, `"upper"`, `"lower"`).
 #[cfg(feature = "serde")]
 impl serde::Serialize for Mode {
     fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
@@ -117,16 +86,25 @@ mod tests {
         for m in Mode::ALL {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
             assert_eq!(Mode::from_value(m.value()), Some(m));
-            #[cfg(feature = "serde")]
-            {
-                let json = format!("\"{}\"", m.as_str());
-                assert_eq!(serde_json::to_string(&m).unwrap(), json);
-                assert_eq!(serde_json::from_str::<Mode>(&json).unwrap(), m);
-            }
             assert_eq!(m.to_string(), m.as_str());
         }
-        assert!("UPPER".parse::<Mode>().is_err());
+        assert_eq!(
+            "UPPER".parse::<Mode>().unwrap_err().to_string(),
+            "unknown mode \"UPPER\" (expected none, upper or lower)"
+        );
         assert_eq!(Mode::from_value(3), None);
         assert_eq!(Mode::ALL.len() as u32, Mode::MAX + 1);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_is_the_name() {
+        for m in Mode::ALL {
+            let json = format!("\"{}\"", m.as_str());
+            assert_eq!(serde_json::to_string(&m).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Mode>(&json).unwrap(), m);
+        }
+        assert!(serde_json::from_str::<Mode>("\"Lower\"").is_err());
+        assert!(serde_json::from_str::<Mode>("2").is_err());
     }
 }

@@ -114,6 +114,25 @@ def test_trailing_garbage_rejected(raw):
     assert ei.value.errno == errno.EINVAL
 
 
+@pytest.mark.parametrize("cmd", [genl.CMD_GET_CASE, genl.CMD_STATS])
+@pytest.mark.parametrize("attr", [
+    genl.nla_u32(0, 0),
+    genl.nla(genl.A_PAD, b""),
+    genl.nla_str(genl.A_MSG, "x"),
+    genl.nla_u32(genl.A_MODE, genl.MODE_UPPER),
+    genl.nla_u32(genl.A_MAX + 1, 0),
+], ids=["zero", "pad", "msg", "mode", "unknown"])
+def test_no_attribute_commands_refuse_any(raw, cmd, attr):
+    """GET_CASE and STATS have no policy; any attribute is refused
+    (EINVAL, extack at its offset) on 6.1's genl_ops and 6.12's split ops
+    alike, as a policy failure: nothing counted as rejected."""
+    with pytest.raises(genl.NetlinkError) as ei:
+        raw.request(cmd, attr)
+    assert ei.value.errno == errno.EINVAL, ei.value
+    assert ei.value.offset == 20, ei.value
+    assert raw.stats() == zero_stats()
+
+
 @pytest.mark.parametrize("cmd", [0, genl.CMD_CASE_NTF, 6, 200])
 def test_unknown_commands(raw, cmd):
     with pytest.raises(genl.NetlinkError) as ei:

@@ -1,16 +1,33 @@
 //! Project tasks.
 //!
-//! * `cargo xtask gen`: write `nlctl/doc/nlctl.1` (man page) and
-//!   `nlctl/completions/{nlctl.bash,_nlctl,nlctl.fish}` from nlctl's clap
-//!   definition.
-//! * `cargo xtask check`: exit 1 if any of those files is stale.
+//! * `cargo xtask gen [--root DIR]`: regenerate every generated file of the
+//!   tree at DIR (default: this workspace) from its sources:
+//!   - from the YNL spec `genl-kmod/genl_echo.yaml`, with the kernel's own
+//!     generator (`ynl-gen-c.py`, see `ynl.rs`): the UAPI header
+//!     `genl-kmod/include/uapi/linux/genl_echo.h` and the policy and ops
+//!     tables `genl-kmod/netlink-gen.{c,h}`;
+//!   - from the same spec, here (`render.rs`): `genl-proto/src/generated.rs`
+//!     (the Rust enums and constants) and `tests/vm/genl_echo_gen.py`;
+//!   - from the workspace version in `Cargo.toml`: `genl-kmod/version.h` and
+//!     `genl-kmod/dkms.conf`;
+//!   - from nlctl's clap definition: `nlctl/doc/nlctl.1` (man page) and
+//!     `nlctl/completions/{nlctl.bash,_nlctl,nlctl.fish}`.
+//! * `cargo xtask check [--root DIR]`: regenerate into a temporary tree and
+//!   exit 1, naming each file and showing its diff, if a committed
+//!   generated file differs.
 //!
-//! The test in this file fails when the checked-in files are stale, so
-//! `cargo test` catches a CLI change without `cargo xtask gen`.
+//! The unit test `generated_files_are_fresh` checks the files this program
+//! renders itself, so `cargo test` catches a stale one without the kernel
+//! tools; `cargo xtask check` (tests/run-all.sh) checks all of them.
+
+mod render;
+mod spec;
+mod temp;
+mod ynl;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 use clap::CommandFactory;
 use clap_complete::Shell;
@@ -19,6 +36,9 @@ use nlctl::cli::Cli;
 use nlctl::doc::JSON_OUTPUT;
 use nlctl::exit::Exit;
 
+use render::SPEC_PATH;
+use spec::Spec;
+
 /// The workspace root.
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,9 +46,62 @@ fn root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Every generated file: path relative to the root, and contents.
-fn generated() -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
-    let mut files = vec![(PathBuf::from("nlctl/doc/nlctl.1"), man_page()?)];
+type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// `version` of `[workspace.package]` in `<root>/Cargo.toml`: the one place
+/// the project's version is written.
+fn workspace_version(root: &Path) -> io::Result<String> {
+    let text = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    let mut in_section = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line == "[workspace.package]";
+        } else if in_section {
+            if let Some(v) = line.strip_prefix("version") {
+                let v = v.trim_start().strip_prefix('=').unwrap_or("").trim();
+                if let Some(v) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+                    return Ok(v.to_owned());
+                }
+            }
+        }
+    }
+    Err(io::Error::other(format!(
+        "no version in [workspace.package] of {}",
+        root.join("Cargo.toml").display()
+    )))
+}
+
+fn read_spec(root: &Path) -> io::Result<(String, Spec)> {
+    let path = root.join(SPEC_PATH);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+    let spec = Spec::parse(&text).map_err(|e| io::Error::other(format!("{SPEC_PATH}: {e}")))?;
+    Ok((text, spec))
+}
+
+/// The files rendered here, without external tools, for the tree at `root`.
+fn generated_here(root: &Path) -> io::Result<Files> {
+    let (_, spec) = read_spec(root)?;
+    let version = workspace_version(root)?;
+    let mut files = vec![
+        (
+            PathBuf::from("genl-proto/src/generated.rs"),
+            render::rust(&spec).into_bytes(),
+        ),
+        (
+            PathBuf::from("tests/vm/genl_echo_gen.py"),
+            render::python(&spec).into_bytes(),
+        ),
+        (
+            PathBuf::from("genl-kmod/version.h"),
+            render::version_h(&version).into_bytes(),
+        ),
+        (
+            PathBuf::from("genl-kmod/dkms.conf"),
+            render::dkms_conf(&version).into_bytes(),
+        ),
+        (PathBuf::from("nlctl/doc/nlctl.1"), man_page()?),
+    ];
     for (shell, name) in [
         (Shell::Bash, "nlctl.bash"),
         (Shell::Zsh, "_nlctl"),
@@ -38,6 +111,15 @@ fn generated() -> io::Result<Vec<(PathBuf, Vec<u8>)>> {
         clap_complete::generate(shell, &mut Cli::command(), "nlctl", &mut buf);
         files.push((Path::new("nlctl/completions").join(name), buf));
     }
+    Ok(files)
+}
+
+/// Every generated file of the tree at `tree`: path relative to it, and
+/// contents. The kernel tools are this workspace's.
+fn generated(tree: &Path) -> io::Result<Files> {
+    let (text, spec) = read_spec(tree)?;
+    let mut files = ynl::generate(&root(), &text, &spec.protocol)?;
+    files.extend(generated_here(tree)?);
     Ok(files)
 }
 
@@ -177,52 +259,82 @@ fn man_page() -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn stale() -> io::Result<Vec<PathBuf>> {
-    let root = root();
-    let mut out = Vec::new();
-    for (rel, want) in generated()? {
-        if std::fs::read(root.join(&rel)).ok().as_deref() != Some(&want[..]) {
-            out.push(rel);
-        }
-    }
-    Ok(out)
+/// The files of `files` whose copy under `root` differs or is missing.
+fn stale(root: &Path, files: &Files) -> Vec<PathBuf> {
+    files
+        .iter()
+        .filter(|(rel, want)| std::fs::read(root.join(rel)).ok().as_deref() != Some(&want[..]))
+        .map(|(rel, _)| rel.clone())
+        .collect()
 }
 
-fn gen() -> io::Result<()> {
-    let root = root();
-    for (rel, data) in generated()? {
-        let path = root.join(&rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+fn write(dir: &Path, files: &Files, quiet: bool) -> io::Result<()> {
+    for (rel, data) in files {
+        let path = dir.join(rel);
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d)?;
         }
         std::fs::write(&path, data)?;
-        println!("wrote {}", rel.display());
+        if !quiet {
+            println!("wrote {}", rel.display());
+        }
     }
     Ok(())
 }
 
+fn gen(root: &Path) -> io::Result<ExitCode> {
+    write(root, &generated(root)?, false)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Regenerates into a temporary tree and compares it with `root`.
+fn check(root: &Path) -> io::Result<ExitCode> {
+    let files = generated(root)?;
+    let tmp = temp::TempDir::new("check")?;
+    write(tmp.path(), &files, true)?;
+    let bad = stale(root, &files);
+    for rel in &bad {
+        let _ = writeln!(
+            io::stderr(),
+            "stale: {} differs from what `cargo xtask gen` makes of {SPEC_PATH} and Cargo.toml",
+            rel.display()
+        );
+        // Best effort: the diff helps, its absence does not change the verdict.
+        let _ = Command::new("diff")
+            .arg("-u")
+            .arg(root.join(rel))
+            .arg(tmp.path().join(rel))
+            .status();
+    }
+    if bad.is_empty() {
+        println!("{} generated files up to date", files.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        let _ = writeln!(
+            io::stderr(),
+            "{} stale generated file(s): run `cargo xtask gen` and commit the result",
+            bad.len()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn usage() -> io::Result<ExitCode> {
+    let _ = writeln!(io::stderr(), "usage: cargo xtask gen|check [--root DIR]");
+    Ok(ExitCode::from(2))
+}
+
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
-    let r = match task.as_deref() {
-        Some("gen") => gen().map(|()| ExitCode::SUCCESS),
-        Some("check") => stale().map(|s| {
-            if s.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                for p in s {
-                    let _ = writeln!(
-                        io::stderr(),
-                        "stale: {} (run `cargo xtask gen`)",
-                        p.display()
-                    );
-                }
-                ExitCode::FAILURE
-            }
-        }),
-        _ => {
-            let _ = writeln!(io::stderr(), "usage: cargo xtask gen|check");
-            Ok(ExitCode::from(2))
-        }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, root) = match &args[..] {
+        [t] => (t.as_str(), root()),
+        [t, o, d] if o == "--root" => (t.as_str(), PathBuf::from(d)),
+        _ => ("", root()),
+    };
+    let r = match task {
+        "gen" => gen(&root),
+        "check" => check(&root),
+        _ => usage(),
     };
     r.unwrap_or_else(|e| {
         let _ = writeln!(io::stderr(), "xtask: {e}");
@@ -232,13 +344,77 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     #[test]
     fn generated_files_are_fresh() {
-        let s = super::stale().unwrap();
+        let root = super::root();
+        let s = super::stale(&root, &super::generated_here(&root).unwrap());
         assert!(
             s.is_empty(),
             "stale generated files {s:?}: run `cargo xtask gen` and commit the result"
         );
+    }
+
+    #[test]
+    fn a_hand_edit_is_stale() {
+        let root = super::root();
+        let files = super::generated_here(&root).unwrap();
+        let tmp = super::temp::TempDir::new("test").unwrap();
+        super::write(tmp.path(), &files, true).unwrap();
+        assert!(super::stale(tmp.path(), &files).is_empty());
+        let rs = tmp.path().join("genl-proto/src/generated.rs");
+        let text = std::fs::read_to_string(&rs).unwrap();
+        std::fs::write(&rs, text.replace("Msg = 2,", "Msg = 20,")).unwrap();
+        assert_eq!(
+            super::stale(tmp.path(), &files),
+            [Path::new("genl-proto/src/generated.rs")]
+        );
+    }
+
+    #[test]
+    fn version_comes_from_cargo_toml() {
+        let root = super::root();
+        let v = super::workspace_version(&root).unwrap();
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        assert!(
+            readme.contains(&format!("dkms install genl_echo/{v}")),
+            "README.md's dkms install line does not name version {v}"
+        );
+    }
+
+    #[test]
+    fn dkms_refuses_kernels_before_6_1() {
+        let re = super::render::DKMS_KERNEL_RE;
+        let ok = [
+            "6.1.0-57-amd64",
+            "6.12.95+deb12-amd64",
+            "6.1",
+            "6.9.0",
+            "6.10.3-arch1-1",
+            "7.0.0",
+            "10.2.1",
+        ];
+        let refused = [
+            "6.0.19-amd64",
+            "5.15.0-91-generic",
+            "4.19.0-27-amd64",
+            "6",
+            "6.01.0",
+        ];
+        for (kver, want) in ok
+            .iter()
+            .map(|k| (k, true))
+            .chain(refused.iter().map(|k| (k, false)))
+        {
+            // DKMS matches it with bash's [[ =~ ]]: test with bash itself.
+            let st = std::process::Command::new("bash")
+                .args(["-c", "[[ $1 =~ $2 ]]", "-", kver, re])
+                .status()
+                .expect("run bash");
+            assert_eq!(st.success(), want, "{kver}");
+        }
     }
 
     #[test]
