@@ -31,10 +31,20 @@ make -s -C "$ROOT/genl-kmod" dkms-install DESTDIR="$src" SRCDIR=
 dkms add -m genl_echo -v "$version" "${trees[@]}"
 # dkms passes kernel_source_dir=/lib/modules/KVER/build; the headers are what
 # kdir_for found, which is the same tree for Debian's packages
-[ -e "/lib/modules/$kver/build" ] || die "no /lib/modules/$kver/build (headers for $kver)"
-dkms build -m genl_echo -v "$version" -k "$kver" "${trees[@]}" ||
+# A kernel that is not installed (the debug kernel) has no
+# /lib/modules/KVER/build: point DKMS at its tree.
+ksrc=()
+[ -e "/lib/modules/$kver/build" ] || ksrc=(--kernelsourcedir "$kdir")
+dkms build -m genl_echo -v "$version" -k "$kver" "${trees[@]}" "${ksrc[@]}" ||
 	{ cat "$tree/genl_echo/$version/build/make.log" >&2 || true; die "dkms build failed for $kver ($kdir)"; }
-dkms install -m genl_echo -v "$version" -k "$kver" "${trees[@]}" --force
+if [ "${#ksrc[@]}" = 0 ]; then
+	dkms install -m genl_echo -v "$version" -k "$kver" "${trees[@]}" --force
+else
+	# dkms install would run depmod on a /lib/modules/KVER that does not
+	# exist; put the module DKMS built where it would have installed it.
+	mkdir -p "$inst/$kver/updates/dkms"
+	cp "$tree/genl_echo/$version/$kver/$(uname -m)"/module/genl_echo.ko* "$inst/$kver/updates/dkms/"
+fi
 ko=$(find "$inst/$kver" -name 'genl_echo.ko*' | head -n1)
 [ -n "$ko" ] || die "dkms install left no genl_echo.ko under $inst/$kver"
 vermagic=$(modinfo -F vermagic "$ko")

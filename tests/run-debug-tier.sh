@@ -16,6 +16,7 @@ set -euo pipefail
 kver=$("$ROOT/tests/debug-kernel.sh" | tail -n1)
 echo "debug kernel: $kver ($(debug_kernel_dir "$kver"))"
 "$ROOT/tests/build-kmod.sh" "$kver"
+"$ROOT/tests/dkms-build.sh" "$kver"
 make -s -C "$ROOT/tests/tools" O="$OUT/tools"
 
 if [ $# -gt 0 ]; then

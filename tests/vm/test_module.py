@@ -137,8 +137,10 @@ def installed_module(request):
 
 
 def test_module_tree_writable():
-    """The guest's /lib/modules must be writable for the autoload test."""
+    """The guest's /lib/modules must be writable for the autoload test (a
+    kernel that is not installed, the debug kernel, gets its tree made)."""
     probe = Path(f"/lib/modules/{KVER}/.genl-echo-probe")
+    probe.parent.mkdir(parents=True, exist_ok=True)
     probe.write_text("x")
     probe.unlink()
 

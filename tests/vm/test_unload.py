@@ -2,6 +2,7 @@
 insmod/rmmod cycles with traffic in between, measuring slab memory. See
 docs/reliability.md."""
 
+import os
 import subprocess
 import time
 
@@ -116,8 +117,12 @@ def test_load_unload_cycles(tools, kernel_log):
         "slab_before_kib": before["Slab"], "slab_after_kib": after["Slab"],
         "delta_kib": delta, "tolerance_kib": TOLERANCE_KIB,
     })
-    for k, d in delta.items():
-        assert d < TOLERANCE_KIB, f"{k} grew by {d} KiB over {CYCLES} cycles: {delta}"
+    # Under KASAN freed objects wait in its quarantine and kmemleak and
+    # DEBUG_OBJECTS keep their own records, so /proc/meminfo does not show
+    # leaks there; the debug tier's kmemleak scans judge them instead.
+    if os.environ.get("GENL_ECHO_DEBUG_TIER") != "1":
+        for k, d in delta.items():
+            assert d < TOLERANCE_KIB, f"{k} grew by {d} KiB over {CYCLES} cycles: {delta}"
 
     assert not module_loaded()
     lsmod = run(["lsmod"], check=True).out
