@@ -257,9 +257,8 @@ err_msgsize:
 
 /*
  * resv_start_op stays 0: commands below it are treated as legacy, so at 0
- * the core checks genlmsghdr.reserved and nlmsg_flags for every command and
- * gives GET_CASE and STATS, which have no policy, one that refuses any
- * attribute.
+ * the core checks genlmsghdr.reserved and nlmsg_flags for every command.
+ * GET_CASE and STATS refuse attributes themselves (genl_echo_nl_no_attrs()).
  */
 static struct genl_family genl_echo_family __ro_after_init = {
 	.name = GENL_ECHO_FAMILY_NAME,
