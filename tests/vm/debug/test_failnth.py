@@ -37,6 +37,9 @@ FAILSLAB = Path("/sys/kernel/debug/failslab")
 # A request passes a few dozen failable allocations at most; a sweep that
 # never reaches a clean run is a bug of its own.
 MAX_SITES = 200
+# netlink_sendmsg() vmallocs a request bigger than NLMSG_GOODSIZE (a page
+# less the skb overhead).
+VMALLOC_REQUEST = 3000
 CLEAN_ERROR = re.compile(r"\b(ENOMEM|ENOBUFS)\b")
 REPORT = re.compile(r"^send=(\d+) at=(\d+) injected=([01]) ret=(-?\d+) errno=(\d+)$")
 COUNTERS = ("echo_requests", "echo_bytes", "chars_converted", "mode_changes",
@@ -163,7 +166,8 @@ def summarize(name, runs):
             "failed": sum(1 for r, _ in injected if r.failed),
             "absorbed": sum(1 for r, _ in injected if not r.failed),
             "handler_refused": sum(1 for _, d in injected if d["rejected"] == 1),
-            "exit_codes": sorted({r.rc for r, _ in injected})}
+            "exit_codes": sorted({r.rc for r, _ in injected}),
+            "runs": [[r.at, r.rc, d["rejected"], r.err.strip()[:80]] for r, d in injected]}
     record(f"failnth-{name}", data)
     print(f"{name}: {data}")
     return data
@@ -188,8 +192,12 @@ def test_echo(size, tmp_path):
         assert d["mode_changes"] == 0
 
     data = summarize(f"echo-{size}", sweep(["echo", msg], check, tmp_path))
-    # the handler's reply allocation is among the sites, and counted
-    assert data["handler_refused"] >= 1, data
+    # The handler's reply allocation is among the sites, and counted. A
+    # request above a page is vmalloc'd, and how many allocations vmalloc
+    # makes depends on per-CPU preloads: positions shift between runs, and
+    # a sweep may step over the reply's. So only the small sizes must hit it.
+    if size < VMALLOC_REQUEST:
+        assert data["handler_refused"] >= 1, data
 
 
 @pytest.mark.parametrize("cmd", ["get-mode", "stats"])
