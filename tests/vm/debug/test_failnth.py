@@ -69,11 +69,6 @@ def failslab():
         (FAILSLAB / k).write_text(v)
 
 
-def counters():
-    s = stats()
-    return s
-
-
 def delta(before, after):
     return {k: after[k] - before[k] for k in COUNTERS}
 
@@ -144,10 +139,10 @@ def sweep(args, check, tmp_path, send=2, warning_ok=False):
     run, the module must answer afterwards. Returns the runs."""
     runs = []
     for at in range(1, MAX_SITES + 1):
-        before = counters()
+        before = stats()
         r = Run(args, send, at, tmp_path)
         r.assert_clean(warning_ok)
-        d = delta(before, counters())
+        d = delta(before, stats())
         check(r, d)
         runs.append((r, d))
         if not r.injected:
@@ -275,15 +270,15 @@ def test_set_mode_with_listener(raw, tmp_path):
                 assert d["rejected"] in (0, 1), (r, d)
                 if d["rejected"]:
                     assert r.rc == 5 and "ENOMEM" in r.err, (r, d)
-            assert counters()["mode"] == state["mode"]
+            assert stats()["mode"] == state["mode"]
 
         runs = []
         for at in range(1, MAX_SITES + 1):
             state["target"] = "lower" if state["mode"] == "upper" else "upper"
-            before = counters()
+            before = stats()
             r = Run(["set-mode", state["target"]], 2, at, tmp_path)
             r.assert_clean()
-            d = delta(before, counters())
+            d = delta(before, stats())
             check(r, d)
             runs.append((r, d))
             if not r.injected:
