@@ -192,6 +192,10 @@ def pytest_configure(config):
     # keep the boot log, then start the session's log from empty
     boot = subprocess.run(["dmesg"], stdout=subprocess.PIPE, check=False).stdout
     (OUT / "dmesg-boot.txt").write_bytes(boot)
+    # what the log check would have said of the boot, kept (not judged: the
+    # boot is not the module's) for tests/run-debug-tier.sh to print
+    reports = problem_lines(boot.decode("utf-8", "replace").splitlines())
+    (OUT / "dmesg-boot-reports.txt").write_text("".join(f"{r}\n" for r in reports))
     subprocess.run(["dmesg", "-C"], check=False)
 
 
