@@ -41,6 +41,9 @@ section "Rust style (cargo fmt --check, cargo clippy -D warnings, cargo doc -D w
 section "generated files: spec vs the kernel's schema, staleness, round trip (tests/gen-check.sh)"
 "$ROOT/tests/gen-check.sh" || failed+=("generated files")
 
+section "VM runner: one more boot after an infrastructure failure, never a re-run (tests/vm-retry-check.sh)"
+"$ROOT/tests/vm-retry-check.sh" || failed+=("vm.sh retry")
+
 section "kernel style (checkpatch --strict, sparse)"
 make -C "$ROOT/genl-kmod" style || failed+=("checkpatch")
 for k in "${kernels[@]}"; do

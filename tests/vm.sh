@@ -11,6 +11,7 @@
 #
 # Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
 # VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there),
+# VM_IMAGE (boot this kernel image instead of the one for KVER),
 # VM_APPEND (extra kernel command line), VM_QEMU_OPTS (extra QEMU arguments).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -19,13 +20,17 @@ set -euo pipefail
 [ $# -ge 2 ] || die "usage: $0 KVER CMD [ARG...]"
 kver=$1
 shift
-image=$(image_for "$kver")
+image=${VM_IMAGE:-$(image_for "$kver")}
 [ -r "$image" ] || die "no kernel image $image"
-[ -x "$VENV/bin/vng" ] || die "no $VENV/bin/vng (run tests/setup.sh)"
+# VM_VNG: another vng (tests/vm-retry-check.sh passes a stand-in to check
+# the retry below without booting anything).
+vng=${VM_VNG:-$VENV/bin/vng}
+[ -x "$vng" ] || die "no $vng (run tests/setup.sh)"
 mkdir -p "$OUT"
 
 status_file=$OUT/.vm-status.$$
-rm -f "$status_file"
+started_file=$OUT/.vm-started.$$
+rm -f "$status_file" "$started_file"
 
 env_vars=(
 	GENL_ECHO_KVER="$kver"
@@ -46,7 +51,7 @@ shq() {
 	done
 	printf '%s' "$out"
 }
-script="cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
+script="echo > $(shq "$started_file")&& cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
 
 append=${VM_APPEND:-}
 wrap=()
@@ -74,14 +79,28 @@ fi
 
 # Through a pipe: QEMU reopens its standard output, which (for a file) would
 # start writing again at offset 0 over what came before.
-set +e
-timeout -k 30 "${VM_TIMEOUT:-1200}" "${wrap[@]}" \
-	vng --run "$image" --disable-kvm "${fs_opts[@]}" "${extra_opts[@]}" \
-	--memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" \
-	--rwdir "$OUT" --overlay-rwdir /lib/modules \
-	--exec "$script" </dev/null 2>&1 | cat
-rc=${PIPESTATUS[0]}
-set -e
+boot() {
+	set +e
+	timeout -k 30 "${VM_TIMEOUT:-1200}" "${wrap[@]}" \
+		"$vng" --run "$image" --disable-kvm "${fs_opts[@]}" "${extra_opts[@]}" \
+		--memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" \
+		--rwdir "$OUT" --overlay-rwdir /lib/modules \
+		--exec "$script" </dev/null 2>&1 | cat
+	rc=${PIPESTATUS[0]}
+	set -e
+}
+boot
+# A guest that died before it ran the command (the start marker, written by
+# the command line's first step, is missing) is an infrastructure failure:
+# QEMU or the boot failed, no test ran. Boot once more and say so. A command
+# that started is never run again, whatever its outcome.
+# A boot stopped by the time-out (124, or 137 after the kill) is not retried:
+# it would cost another VM_TIMEOUT.
+if [ ! -f "$started_file" ] && [ ! -f "$status_file" ] && [ "$rc" != 124 ] && [ "$rc" != 137 ]; then
+	echo "${0##*/}: the guest died before running its command (vng exit $rc): infrastructure failure, booting once more" >&2
+	boot
+fi
+rm -f "$started_file"
 
 # vng returns the guest command's status; the status file guards against a
 # guest that died (panic, timeout) before the command finished.
