@@ -211,7 +211,8 @@ impl Requests {
     /// The socket reported `ENOBUFS`: the kernel dropped one or more
     /// replies. The front end now reads every queued datagram without
     /// blocking (into [`Requests::on_datagram`]) and then calls
-    /// [`Requests::on_drained`].
+    /// [`Requests::on_drained`], sending nothing in between (a request sent
+    /// then would be taken for one whose reply was dropped).
     pub(crate) fn on_overrun(&mut self) {
         self.counters.overruns += 1;
         self.overrun = true;
