@@ -688,18 +688,20 @@ fn run_async_case(msg: &[u8], limit: Limit, o: &Options) -> Result<CaseOut, Erro
         let mut warm =
             run_async_tasks(&client, &msg, Limit::Count(o.warmup), tasks, &mut lat).await?;
         let c1 = client.io_counters();
-        warm.o.overruns = c1.overruns - c0.overruns;
+        warm.o.overruns = c1.overruns.saturating_sub(c0.overruns);
         lat.clear();
         let mut acc = run_async_tasks(&client, &msg, limit, tasks, &mut lat).await?;
         let c2 = client.io_counters();
-        acc.o.overruns = c2.overruns - c1.overruns;
-        acc.o.syscalls = (c2.sends - c1.sends) + (c2.receives - c1.receives);
-        let sends = c2.sends - c1.sends;
-        let batch = if sends > 0 {
-            usize::try_from(((c2.requests - c1.requests) + sends / 2) / sends).unwrap_or(1)
-        } else {
-            1
-        };
+        acc.o.overruns = c2.overruns.saturating_sub(c1.overruns);
+        let sends = c2.sends.saturating_sub(c1.sends);
+        acc.o.syscalls = sends.saturating_add(c2.receives.saturating_sub(c1.receives));
+        // The mean requests per send, rounded.
+        let requests = c2.requests.saturating_sub(c1.requests);
+        let batch = requests
+            .saturating_add(sends / 2)
+            .checked_div(sends)
+            .and_then(|b| usize::try_from(b).ok())
+            .unwrap_or(1);
         Ok(CaseOut {
             acc,
             warm,
