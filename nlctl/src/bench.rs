@@ -555,7 +555,6 @@ fn echoes(sent: &[u8], mode: Mode, got: &[u8]) -> bool {
                 .iter()
                 .zip(sent)
                 .all(|(g, s)| *g == s.to_ascii_lowercase()),
-            #[allow(unreachable_patterns)]
             _ => false,
         }
 }
