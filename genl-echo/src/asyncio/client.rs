@@ -657,7 +657,12 @@ mod tests {
                 concurrent_lookups(client.clone(), 32, 20).await;
                 let c = client.io_counters();
                 assert_eq!(c.requests, 32 * 20, "{c:?}");
-                assert!(c.sends < c.requests, "batched: {c:?}");
+                // On one thread the tasks queue while the task is not
+                // running: batches. (On several, whether requests meet in
+                // a send depends on timing.)
+                if !multi {
+                    assert!(c.sends < c.requests, "batched: {c:?}");
+                }
                 assert_eq!(
                     (c.stale, c.foreign, c.lost, c.overruns),
                     (0, 0, 0, 0),

@@ -14,7 +14,7 @@
 //! still queued is never sent at all.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::io;
 use std::task::{Poll, Waker};
 
@@ -22,7 +22,7 @@ use genl_proto::error::EncodeError;
 use genl_proto::netlink;
 
 use crate::core::requests::{Answer, Kind, Requests};
-use crate::core::Datagram;
+use crate::core::{Datagram, NumberHasher};
 use crate::error::{Error, Op};
 
 /// Why the driver stopped (every request still waiting fails with it).
@@ -101,7 +101,7 @@ pub(crate) struct State {
     core: Requests,
     queue: Vec<u8>,
     queued: VecDeque<Queued>,
-    tickets: HashMap<u64, Ticket, BuildHasherDefault<TicketHasher>>,
+    tickets: HashMap<u64, Ticket, BuildHasherDefault<NumberHasher>>,
     next_ticket: u64,
     unanswered: bool,
     closed: Option<Closed>,
@@ -356,29 +356,6 @@ impl State {
     #[cfg(test)]
     pub(crate) fn callers(&self) -> usize {
         self.tickets.len()
-    }
-}
-
-/// Hashes a ticket (a counter) with one multiplication: the table is
-/// keyed by numbers this module hands out, not by anything from outside,
-/// so SipHash's protection buys nothing and costs a round of work per
-/// lookup.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct TicketHasher(u64);
-
-impl Hasher for TicketHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
