@@ -3,6 +3,7 @@
 //! received on the socket.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use genl_proto::consts::{GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_NOOP};
 use genl_proto::ctrl::{self, GENL_ID_CTRL};
@@ -80,7 +81,7 @@ impl Pending {
 pub(crate) struct Requests {
     port: u32,
     seq: u32,
-    table: HashMap<u32, Pending>,
+    table: HashMap<u32, Pending, BuildHasherDefault<super::NumberHasher>>,
     overrun: bool,
     counters: Counters,
 }
@@ -92,7 +93,7 @@ impl Requests {
         Requests {
             port,
             seq: initial_seq,
-            table: HashMap::new(),
+            table: HashMap::default(),
             overrun: false,
             counters: Counters::default(),
         }
