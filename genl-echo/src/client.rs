@@ -10,6 +10,8 @@ use genl_proto::message::Reply;
 use genl_proto::{CaseReply, EchoReply, Mode, ModeReply, Request, Stats};
 
 use crate::conn::Conn;
+use crate::core::family::{self, Next};
+use crate::core::requests::Kind;
 use crate::error::{Error, Op};
 use crate::netns::Netns;
 use crate::policy::{Controller, FamilyPolicy};
@@ -20,6 +22,13 @@ use crate::policy::{Controller, FamilyPolicy};
 /// Every method sends one request and waits (at most the timeout, 10 s by
 /// default) for its reply, which is matched by sequence number and decoded
 /// with every length checked. A `Client` is `Send`; use one per thread.
+///
+/// Replies of requests given up on (a timeout, an abandoned batch) are
+/// skipped when they arrive later, never taken for another request's; so
+/// is anything not sent by the kernel. When the module is reloaded and the
+/// family's id goes stale, the next request resolves the family by name
+/// again and is retried once ([`Error::NotRegistered`] if the family is
+/// not back).
 pub struct Client {
     pub(crate) conn: Conn,
     pub(crate) family: FamilyInfo,
@@ -67,7 +76,8 @@ impl Client {
         })
     }
 
-    /// What the controller reported about the family when connecting: id,
+    /// What the controller reported about the family when connecting (or
+    /// when the client last resolved it again, after a module reload): id,
     /// version, operations with their flags, multicast groups.
     pub fn family(&self) -> &FamilyInfo {
         &self.family
@@ -76,7 +86,7 @@ impl Client {
     /// The family's operations with their attribute policies
     /// (`CTRL_CMD_GETPOLICY`), as `nlctl info` shows them.
     pub fn policy(&mut self) -> Result<FamilyPolicy, Error> {
-        let dump = crate::policy::dump_policy(&mut self.conn, &self.family)?;
+        let dump = self.with_family(|conn, id| crate::policy::dump_policy(conn, id))?;
         Ok(FamilyPolicy::new(&self.family, &dump))
     }
 
@@ -120,8 +130,43 @@ impl Client {
     fn call<T: Reply>(&mut self, op: Op, req: Request<'_>) -> Result<T, Error> {
         // Checked before anything is sent (Request::encode checks too).
         req.validate().map_err(|e| Error::encode(op, e))?;
-        let id = self.family.id;
-        let bytes = self.conn.request(op, |seq, out| req.encode(id, seq, out))?;
-        T::from_nlmsg(bytes).map_err(Error::decode(op))
+        let answer = self.with_family(|conn, id| {
+            conn.request(op, Kind::Do, |seq, out| req.encode(id, seq, out))
+        })?;
+        T::from_nlmsg(answer.message()).map_err(Error::decode(op))
+    }
+
+    /// Runs `f` with the family id; if the answer says the id went stale
+    /// (the module was reloaded), resolves the family again and retries
+    /// once ([`Error::NotRegistered`] if it is not back).
+    pub(crate) fn with_family<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Conn, u16) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut retried = false;
+        loop {
+            match f(&mut self.conn, self.family.id) {
+                Ok(v) => return Ok(v),
+                Err(e) => match family::after_error(&e, retried) {
+                    Next::Fail => return Err(e),
+                    Next::Reresolve => {
+                        log::debug!(
+                            "family id {} went stale ({e}); resolving {} again",
+                            self.family.id,
+                            self.family.name
+                        );
+                        self.reresolve()?;
+                        retried = true;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Resolves the family by name again (after a module reload).
+    pub(crate) fn reresolve(&mut self) -> Result<(), Error> {
+        let name = self.family.name.clone();
+        self.family = self.conn.resolve(&name)?;
+        Ok(())
     }
 }

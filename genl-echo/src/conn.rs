@@ -1,17 +1,15 @@
-//! Request/reply on one socket: sequence numbers, matching a reply to its
-//! request, error replies with their extended ACK, dumps. The only reply
-//! classifier of the project; the pipelined path ([`crate::batch`]) adds
-//! the checks a batch needs on top of the same decoders.
+//! The blocking request path: one socket, one request at a time, driven
+//! through the core's [`Requests`] (which matches and classifies every
+//! reply).
 
 use std::time::Duration;
 
-use genl_proto::consts::{GENL_HDRLEN, NLMSG_HDRLEN, NLMSG_NOOP};
 use genl_proto::ctrl::{self, FamilyInfo, GENL_ID_CTRL};
-use genl_proto::error::{DecodeError, EncodeError};
-use genl_proto::netlink::{self, ExtAck, NlMsg};
-use genl_proto::{message, nla, Attr, Cmd};
+use genl_proto::error::EncodeError;
+use genl_proto::{message, netlink, nla, Attr, Cmd};
 use log::{debug, log_enabled, trace, Level};
 
+use crate::core::requests::{Answer, Kind, Requests};
 use crate::error::{Error, Op};
 use crate::netns::Netns;
 use crate::sock::Sock;
@@ -24,17 +22,10 @@ pub const RECV_BUF_LEN: usize = 128 * 1024;
 /// How long a request waits for its reply by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A received message, as [`Conn::classify`] sorts it.
-enum Incoming {
-    Skip,
-    Done,
-    Data,
-}
-
-/// A request socket with its buffers and sequence numbers.
+/// A request socket with its buffers and the requests in flight.
 pub(crate) struct Conn {
     pub(crate) sock: Sock,
-    pub(crate) seq: u32,
+    pub(crate) reqs: Requests,
     pub(crate) timeout: Duration,
     tx: Vec<u8>,
     rx: Vec<u8>,
@@ -42,13 +33,21 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn open(ns: Option<&Netns>) -> Result<Conn, Error> {
+        let sock = Sock::open_request(ns, DEFAULT_TIMEOUT)?;
+        let reqs = Requests::new(sock.pid(), initial_seq());
         Ok(Conn {
-            sock: Sock::open_request(ns, DEFAULT_TIMEOUT)?,
-            seq: initial_seq(),
+            sock,
+            reqs,
             timeout: DEFAULT_TIMEOUT,
             tx: Vec::with_capacity(4096),
             rx: vec![0; RECV_BUF_LEN],
         })
+    }
+
+    /// The socket, for another use (a subscription resolves its families
+    /// on it first).
+    pub(crate) fn into_sock(self) -> Sock {
+        self.sock
     }
 
     pub(crate) fn set_timeout(&mut self, d: Duration) -> Result<(), Error> {
@@ -59,71 +58,86 @@ impl Conn {
         Ok(())
     }
 
-    /// The next sequence number.
-    pub(crate) fn next_seq(&mut self) -> u32 {
-        self.seq = self.seq.wrapping_add(1);
-        self.seq
-    }
-
-    /// Sends one request built by `encode(seq, buf)` and returns the reply
-    /// message (header included) that answers it.
+    /// Sends one request built by `encode(seq, buf)` and waits for its
+    /// answer: the reply message of a "do" request, every message of a dump.
     pub(crate) fn request(
         &mut self,
         op: Op,
+        kind: Kind,
         encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
-    ) -> Result<&[u8], Error> {
-        let seq = self.send_new(op, encode)?;
+    ) -> Result<Answer, Error> {
+        self.clear_leftover_error();
+        self.tx.clear();
+        let seq = self.reqs.start(op, kind, &mut self.tx, encode)?;
+        if log_enabled!(Level::Debug) {
+            debug!("send {} bytes: {}", self.tx.len(), summarize(&self.tx));
+            dump_hex("send", &self.tx);
+        }
+        if let Err(e) = send_all(&self.sock, &self.tx) {
+            self.reqs.cancel(seq);
+            return Err(Error::io(op, "send", e));
+        }
+        let r = self.wait(op, seq);
+        if r.is_err() {
+            self.reqs.cancel(seq);
+        }
+        r
+    }
+
+    fn wait(&mut self, op: Op, seq: u32) -> Result<Answer, Error> {
         loop {
-            let n = self.recv(op)?;
-            let mut found = None;
-            for m in netlink::messages(&self.rx[..n]) {
-                let m = m.map_err(Error::decode(op))?;
-                match self.classify(op, &m, seq)? {
-                    Incoming::Skip => continue,
-                    Incoming::Done => {
-                        return Err(Error::Decode {
-                            op,
-                            source: DecodeError::UnexpectedType(m.ty),
-                        })
-                    }
-                    Incoming::Data => {
-                        found = Some((m.offset, m.offset + m.bytes.len()));
-                        break;
-                    }
-                }
+            if let Some(r) = self.reqs.take(seq) {
+                return r;
             }
-            if let Some((s, e)) = found {
-                return Ok(&self.rx[s..e]);
+            match self.recv_one(0) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.reqs.on_overrun();
+                    self.drain().map_err(|e| Error::io(op, "recv", e))?;
+                    self.reqs.on_drained();
+                }
+                Err(e) => return Err(recv_error(op, e, self.timeout)),
             }
         }
     }
 
-    /// Sends a dump request built by `encode(seq, buf)` and calls `each`
-    /// with every reply message until `NLMSG_DONE`.
-    pub(crate) fn dump(
-        &mut self,
-        op: Op,
-        encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
-        mut each: impl FnMut(&NlMsg<'_>) -> Result<(), DecodeError>,
-    ) -> Result<(), Error> {
-        let seq = self.send_new(op, encode)?;
+    /// Receives one datagram into the core.
+    fn recv_one(&mut self, flags: libc::c_int) -> std::io::Result<()> {
+        let d = self.sock.recv_datagram(&mut self.rx, flags)?;
+        if log_enabled!(Level::Debug) {
+            debug!(
+                "recv {} bytes from port {}: {}",
+                d.len,
+                d.sender,
+                summarize(d.bytes)
+            );
+            dump_hex("recv", d.bytes);
+        }
+        self.reqs.on_datagram(d);
+        Ok(())
+    }
+
+    /// Reads every queued datagram without blocking.
+    fn drain(&mut self) -> std::io::Result<()> {
         loop {
-            let n = self.recv(op)?;
-            for m in netlink::messages(&self.rx[..n]) {
-                let m = m.map_err(Error::decode(op))?;
-                match self.classify(op, &m, seq)? {
-                    Incoming::Skip => continue,
-                    Incoming::Done => {
-                        let (errno, ext_ack) =
-                            netlink::parse_done(m.payload, m.flags).map_err(Error::decode(op))?;
-                        if errno != 0 {
-                            return Err(self.kernel_error(op, errno, ext_ack));
-                        }
-                        return Ok(());
-                    }
-                    Incoming::Data => each(&m).map_err(Error::decode(op))?,
-                }
+            match self.recv_one(libc::MSG_DONTWAIT) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self.reqs.on_overrun(),
+                Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Reads and clears an error left on the socket by an earlier request
+    /// (an `ENOBUFS` for a reply of an abandoned batch), so that it is not
+    /// charged to the next one.
+    pub(crate) fn clear_leftover_error(&mut self) {
+        match self.sock.take_error() {
+            Ok(0) => {}
+            Ok(libc::ENOBUFS) => self.reqs.on_leftover_overrun(),
+            Ok(e) => debug!("cleared a leftover socket error {e}"),
+            Err(e) => debug!("getsockopt SO_ERROR: {e}"),
         }
     }
 
@@ -131,8 +145,10 @@ impl Conn {
     /// the kernel autoload its module). ENOENT is [`Error::NotRegistered`].
     pub(crate) fn resolve(&mut self, name: &str) -> Result<FamilyInfo, Error> {
         let op = Op::ResolveFamily;
-        match self.request(op, |seq, out| ctrl::encode_getfamily(name, seq, out)) {
-            Ok(bytes) => FamilyInfo::from_nlmsg(bytes).map_err(Error::decode(op)),
+        match self.request(op, Kind::Do, |seq, out| {
+            ctrl::encode_getfamily(name, seq, out)
+        }) {
+            Ok(a) => FamilyInfo::from_nlmsg(a.message()).map_err(Error::decode(op)),
             Err(Error::Kernel { errno, .. }) if errno == libc::ENOENT => {
                 Err(Error::NotRegistered {
                     family: name.to_owned(),
@@ -141,86 +157,19 @@ impl Conn {
             Err(e) => Err(e),
         }
     }
+}
 
-    /// What message `m` means for the request with sequence number `seq`:
-    /// another request's message, an ACK or a NOOP is skipped; an
-    /// `NLMSG_ERROR` with a non-zero error is the kernel's refusal.
-    fn classify(&self, op: Op, m: &NlMsg<'_>, seq: u32) -> Result<Incoming, Error> {
-        let ours = m.seq == seq && (m.pid == self.sock.pid() || m.pid == 0);
-        if !ours || m.ty == NLMSG_NOOP {
-            debug!(
-                "skipping message type {:#x} seq {} pid {} (waiting for seq {seq})",
-                m.ty, m.seq, m.pid
-            );
-            return Ok(Incoming::Skip);
-        }
-        if netlink::is_error(m.ty) {
-            let e = netlink::parse_error(m.payload, m.flags).map_err(Error::decode(op))?;
-            if e.errno == 0 {
-                return Ok(Incoming::Skip);
-            }
-            return Err(self.kernel_error(op, e.errno, e.ext_ack));
-        }
-        if netlink::is_done(m.ty) {
-            return Ok(Incoming::Done);
-        }
-        Ok(Incoming::Data)
+/// Sends `buf` as one datagram; a netlink send is all or nothing, so a
+/// short count is an error.
+pub(crate) fn send_all(sock: &Sock, buf: &[u8]) -> std::io::Result<()> {
+    let n = sock.send(buf)?;
+    if n != buf.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WriteZero,
+            format!("short send: {n} of {} bytes", buf.len()),
+        ));
     }
-
-    /// The error for an error reply to the request in `tx`.
-    fn kernel_error(&self, op: Op, errno: i32, ext_ack: ExtAck) -> Error {
-        let attr = attr_named(&self.tx, &ext_ack);
-        debug!("kernel error {errno}: {ext_ack:?}, attribute {attr:?}");
-        Error::kernel(op, errno, ext_ack.msg, attr)
-    }
-
-    fn send_new(
-        &mut self,
-        op: Op,
-        encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
-    ) -> Result<u32, Error> {
-        let seq = self.next_seq();
-        self.tx.clear();
-        encode(seq, &mut self.tx).map_err(|e| Error::encode(op, e))?;
-        if log_enabled!(Level::Debug) {
-            debug!("send {} bytes: {}", self.tx.len(), summarize(&self.tx));
-            dump_hex("send", &self.tx);
-        }
-        let n = self
-            .sock
-            .send(&self.tx)
-            .map_err(|e| Error::io(op, "send", e))?;
-        if n != self.tx.len() {
-            return Err(Error::UnexpectedReply {
-                op,
-                what: crate::error::Mismatch::ShortSend {
-                    sent: n,
-                    len: self.tx.len(),
-                },
-            });
-        }
-        Ok(seq)
-    }
-
-    fn recv(&mut self, op: Op) -> Result<usize, Error> {
-        let n = self
-            .sock
-            .recv(&mut self.rx, 0)
-            .map_err(|e| recv_error(op, e, self.timeout))?;
-        if log_enabled!(Level::Debug) {
-            let shown = n.min(self.rx.len());
-            debug!("recv {n} bytes: {}", summarize(&self.rx[..shown]));
-            dump_hex("recv", &self.rx[..shown]);
-        }
-        if n > self.rx.len() {
-            return Err(Error::Truncated {
-                op,
-                len: n,
-                buf: self.rx.len(),
-            });
-        }
-        Ok(n)
-    }
+    Ok(())
 }
 
 /// A failed receive: `EAGAIN` after `SO_RCVTIMEO` is a timeout.
@@ -230,33 +179,6 @@ pub(crate) fn recv_error(op: Op, e: std::io::Error, timeout: Duration) -> Error 
     } else {
         Error::io(op, "recv", e)
     }
-}
-
-/// Names the attribute an extended ACK points at in `request` (a whole
-/// netlink message): the offset's attribute, or the missing type.
-pub(crate) fn attr_named(request: &[u8], ext: &ExtAck) -> Option<String> {
-    let is_ctrl = request.get(4..6) == Some(&GENL_ID_CTRL.to_ne_bytes()[..]);
-    let at_offset = |off: u32| {
-        if is_ctrl {
-            let base = NLMSG_HDRLEN + GENL_HDRLEN;
-            let o = usize::try_from(off).ok()?.checked_sub(base)?;
-            let path = nla::path_at_offset(request.get(base..)?, o);
-            path.first().map(|&t| ctrl::attr_name(t))
-        } else {
-            message::attr_at_offset(request, off)
-        }
-    };
-    ext.offset.and_then(at_offset).or_else(|| {
-        ext.missing_type.map(|t| {
-            let t = u16::try_from(t).unwrap_or(u16::MAX);
-            let name = if is_ctrl {
-                ctrl::attr_name(t)
-            } else {
-                Attr::display_name(t)
-            };
-            format!("{name} (missing)")
-        })
-    })
 }
 
 fn initial_seq() -> u32 {
@@ -348,6 +270,8 @@ fn dump_hex(what: &str, b: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::requests::attr_named;
+    use genl_proto::netlink::ExtAck;
     use genl_proto::{Mode, Request};
 
     #[test]

@@ -93,13 +93,6 @@ pub enum Mismatch {
     },
     /// The echoed bytes are not the request's converted under the reply's mode.
     Content,
-    /// A short `send`: the kernel took fewer bytes than the batch.
-    ShortSend {
-        /// Bytes sent.
-        sent: usize,
-        /// Bytes in the batch.
-        len: usize,
-    },
 }
 
 impl fmt::Display for Mismatch {
@@ -130,7 +123,6 @@ impl fmt::Display for Mismatch {
             Mismatch::Content => f.write_str(
                 "the echoed message is not the request converted under the reply's mode",
             ),
-            Mismatch::ShortSend { sent, len } => write!(f, "short send: {sent} of {len} bytes"),
         }
     }
 }
@@ -152,12 +144,14 @@ pub enum Error {
     },
     /// The kernel refused `op` for lack of privilege (`EPERM` or `EACCES`):
     /// `set_mode` needs CAP_NET_ADMIN over the network namespace.
-    #[error("permission denied: {op} needs CAP_NET_ADMIN ({})", errno_name(*errno))]
+    #[error("permission denied: {op} needs CAP_NET_ADMIN ({}{})", errno_name(*errno), MessageSuffix(message.as_deref()))]
     PermissionDenied {
         /// What was refused.
         op: Op,
         /// `EPERM` or `EACCES`.
         errno: i32,
+        /// The extended ACK message (`NLMSGERR_ATTR_MSG`), if the kernel sent one.
+        message: Option<String>,
     },
     /// The kernel refused the request with an error reply.
     #[error("{}", KernelLine { op: op.name(), errno: *errno, message: message.as_deref(), attr: attr.as_deref() })]
@@ -252,6 +246,23 @@ pub enum Error {
         /// The group looked for.
         group: &'static str,
     },
+    /// More requests than a [`crate::Pipeline`] can hold in one batch
+    /// ([`crate::Pipeline::capacity`]); nothing was sent.
+    #[error("a batch of {requested} requests exceeds the pipeline's capacity of {capacity}")]
+    TooManyRequests {
+        /// Requests in the batch.
+        requested: usize,
+        /// The pipeline's capacity.
+        capacity: usize,
+    },
+    /// The kernel ran the request but dropped its reply: the request
+    /// socket's receive buffer overran (`ENOBUFS`). The request's effect
+    /// (e.g. a mode change) took place.
+    #[error("{op}: the kernel dropped the reply (receive buffer overrun); the request did run")]
+    ReplyLost {
+        /// The request.
+        op: Op,
+    },
     /// A network namespace could not be opened or entered.
     #[error("cannot enter network namespace {}: {call}: {}", path.display(), io_text(source))]
     Netns {
@@ -287,7 +298,8 @@ impl Error {
             | Error::Io { op, .. }
             | Error::Decode { op, .. }
             | Error::Truncated { op, .. }
-            | Error::UnexpectedReply { op, .. } => Some(*op),
+            | Error::UnexpectedReply { op, .. }
+            | Error::ReplyLost { op } => Some(*op),
             _ => None,
         }
     }
@@ -323,7 +335,7 @@ impl Error {
         attr: Option<String>,
     ) -> Error {
         if errno == libc::EPERM || errno == libc::EACCES {
-            Error::PermissionDenied { op, errno }
+            Error::PermissionDenied { op, errno, message }
         } else {
             Error::Kernel {
                 op,
@@ -331,6 +343,18 @@ impl Error {
                 message,
                 attr,
             }
+        }
+    }
+}
+
+/// `": <message>"` for a non-empty extended ACK message, on one line.
+struct MessageSuffix<'a>(Option<&'a str>);
+
+impl fmt::Display for MessageSuffix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(m) if !m.is_empty() => write!(f, ": {}", one_line(m)),
+            _ => Ok(()),
         }
     }
 }
@@ -521,6 +545,21 @@ mod tests {
     }
 
     #[test]
+    fn permission_errors_keep_the_extack_text() {
+        let e = Error::kernel(Op::SetMode, libc::EPERM, Some("needs\nadmin".into()), None);
+        match &e {
+            Error::PermissionDenied { message, .. } => {
+                assert_eq!(message.as_deref(), Some("needs\nadmin"))
+            }
+            e => panic!("{e:?}"),
+        }
+        assert_eq!(
+            e.to_string(),
+            "permission denied: set_mode needs CAP_NET_ADMIN (EPERM: needs admin)"
+        );
+    }
+
+    #[test]
     fn encode_errors_map_to_typed_variants() {
         let e = Error::encode(Op::Echo, EncodeError::MsgTooLong { len: 9, max: 8 });
         assert!(matches!(e, Error::MsgTooLong { len: 9, max: 8 }));
@@ -582,6 +621,11 @@ mod tests {
                 call: "setns",
                 source: io::Error::from_raw_os_error(libc::EPERM),
             },
+            Error::TooManyRequests {
+                requested: 9,
+                capacity: 8,
+            },
+            Error::ReplyLost { op: Op::SetMode },
         ];
         for e in &errors {
             let s = e.to_string();

@@ -61,6 +61,7 @@ pub use genl_proto::{CaseEvent, CaseReply, EchoReply, Mode, Stats};
 mod batch;
 mod client;
 mod conn;
+mod core;
 pub mod error;
 pub mod netns;
 mod policy;

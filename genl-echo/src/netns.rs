@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Op};
 
 /// Where `ip netns` keeps named namespaces.
 pub const NETNS_RUN_DIR: &str = "/run/netns";
@@ -68,18 +68,29 @@ pub fn enter(path: &Path) -> Result<(), Error> {
     setns(&ns.file, &ns.path)
 }
 
-/// Runs `f` on a new thread that has entered namespace `ns` first.
+/// Runs `f` on a new thread that has entered namespace `ns` first. A
+/// thread that cannot be created is an [`Error::Io`] (`"spawn thread"`).
 pub(crate) fn in_namespace<T: Send>(
     ns: &Netns,
     f: impl FnOnce() -> Result<T, Error> + Send,
 ) -> Result<T, Error> {
+    in_namespace_with(std::thread::Builder::new(), ns, f)
+}
+
+fn in_namespace_with<T: Send>(
+    builder: std::thread::Builder,
+    ns: &Netns,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<T, Error> {
     std::thread::scope(|s| {
-        s.spawn(|| {
-            setns(&ns.file, &ns.path)?;
-            f()
-        })
-        .join()
-        .unwrap_or_else(|_| {
+        let handle = builder
+            .name("genl-echo-netns".into())
+            .spawn_scoped(s, || {
+                setns(&ns.file, &ns.path)?;
+                f()
+            })
+            .map_err(|e| Error::io(Op::Connect, "spawn thread", e))?;
+        handle.join().unwrap_or_else(|_| {
             Err(Error::Netns {
                 path: ns.path.clone(),
                 call: "thread",
@@ -101,5 +112,22 @@ mod tests {
             Path::new("/proc/1/ns/net")
         );
         assert_eq!(path_of(Path::new("./x")), Path::new("./x"));
+    }
+
+    /// A thread that cannot be created is an error, not a panic.
+    #[test]
+    fn thread_spawn_failure_is_an_error() {
+        let ns = Netns::open(Path::new("/proc/self/ns/net")).unwrap();
+        // No stack this large can be mapped: spawn fails.
+        let builder = std::thread::Builder::new().stack_size(usize::MAX / 2);
+        let r = in_namespace_with(builder, &ns, || Ok(1));
+        match r {
+            Err(Error::Io {
+                op: Op::Connect,
+                call: "spawn thread",
+                ..
+            }) => {}
+            r => panic!("{r:?}"),
+        }
     }
 }

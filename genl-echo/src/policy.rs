@@ -4,9 +4,10 @@
 
 use genl_proto::consts::FAMILY_NAME;
 use genl_proto::ctrl::{self, AttrPolicy, FamilyInfo, OpFlags, PolicyDump};
-use genl_proto::{Attr, Cmd};
+use genl_proto::{netlink, Attr, Cmd};
 
 use crate::conn::Conn;
+use crate::core::requests::Kind;
 use crate::error::{Error, Op};
 use crate::netns::Netns;
 
@@ -49,17 +50,20 @@ impl Controller {
 
     /// Dumps the attribute policies of `family` (`CTRL_CMD_GETPOLICY`).
     pub fn policy_dump(&mut self, family: &FamilyInfo) -> Result<PolicyDump, Error> {
-        dump_policy(&mut self.conn, family)
+        dump_policy(&mut self.conn, family.id)
     }
 }
 
-pub(crate) fn dump_policy(conn: &mut Conn, family: &FamilyInfo) -> Result<PolicyDump, Error> {
+pub(crate) fn dump_policy(conn: &mut Conn, family_id: u16) -> Result<PolicyDump, Error> {
+    let op = Op::Policy;
+    let answer = conn.request(op, Kind::Dump, |seq, out| {
+        ctrl::encode_getpolicy(family_id, None, seq, out)
+    })?;
     let mut dump = PolicyDump::default();
-    conn.dump(
-        Op::Policy,
-        |seq, out| ctrl::encode_getpolicy(family.id, None, seq, out),
-        |m| dump.add_genl(m.payload),
-    )?;
+    for m in &answer.messages {
+        let m = netlink::parse_message(m).map_err(Error::decode(op))?;
+        dump.add_genl(m.payload).map_err(Error::decode(op))?;
+    }
     Ok(dump)
 }
 

@@ -391,7 +391,7 @@ fn prepare<'c>(
     warn: bool,
 ) -> Result<(Pipeline<'c>, Acc, Samples), Error> {
     let want = if batched { o.batch.max(1) } else { 1 };
-    let mut p = client.pipeline(msg.len(), want, PipelineOptions { rcvbuf: o.rcvbuf })?;
+    let mut p = client.pipeline(msg.len(), want, PipelineOptions::new().rcvbuf(o.rcvbuf))?;
     if p.capacity() < want && warn {
         crate::warn(&format!(
             "a batch of {want} {}-byte messages does not fit the socket buffers \
