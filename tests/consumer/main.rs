@@ -129,7 +129,7 @@ fn run(args: &[String]) -> Result<(), Error> {
             let rounds: usize = a(3).parse().unwrap_or(1);
             let rcvbuf = a(4).parse().ok();
             let mut c = Client::connect()?;
-            let mut p = c.pipeline(size, batch, PipelineOptions { rcvbuf })?;
+            let mut p = c.pipeline(size, batch, PipelineOptions::new().rcvbuf(rcvbuf))?;
             let msg: Vec<u8> = (0..size).map(|i| b"aBcDeF"[i % 6]).collect();
             p.load_repeated(&msg, p.capacity())?;
             let mut total = genl_echo::BatchOutcome::default();
