@@ -30,7 +30,11 @@ fn run(args: &[String]) -> Result<(), Error> {
     match a(0) {
         "echo" => {
             let r = Client::connect()?.echo(a(1).as_bytes())?;
-            println!("echo msg={} mode={}", String::from_utf8_lossy(&r.msg), r.mode);
+            println!(
+                "echo msg={} mode={}",
+                String::from_utf8_lossy(&r.msg),
+                r.mode
+            );
         }
         "echo-len" => {
             let msg = vec![b'x'; a(1).parse().unwrap_or(0)];
@@ -52,9 +56,16 @@ fn run(args: &[String]) -> Result<(), Error> {
         "family" => {
             let c = Client::connect()?;
             let f = c.family();
-            let ops: Vec<String> = f.ops.iter().map(|o| format!("{}:{}", o.id, o.flags.0)).collect();
-            let groups: Vec<String> =
-                f.mcast_groups.iter().map(|g| format!("{}:{}", g.name, g.id)).collect();
+            let ops: Vec<String> = f
+                .ops
+                .iter()
+                .map(|o| format!("{}:{}", o.id, o.flags.0))
+                .collect();
+            let groups: Vec<String> = f
+                .mcast_groups
+                .iter()
+                .map(|g| format!("{}:{}", g.name, g.id))
+                .collect();
             println!(
                 "family id={} name={} version={} ops={} groups={}",
                 f.id,
@@ -97,7 +108,11 @@ fn run(args: &[String]) -> Result<(), Error> {
                 }
                 _ => {
                     let r = c.echo(a(3).as_bytes())?;
-                    println!("echo msg={} mode={}", String::from_utf8_lossy(&r.msg), r.mode);
+                    println!(
+                        "echo msg={} mode={}",
+                        String::from_utf8_lossy(&r.msg),
+                        r.mode
+                    );
                 }
             }
         }
@@ -117,7 +132,11 @@ fn run(args: &[String]) -> Result<(), Error> {
             );
             for rep in &r.replies {
                 match rep {
-                    Some(e) => println!("reply msg={} mode={}", String::from_utf8_lossy(&e.msg), e.mode),
+                    Some(e) => println!(
+                        "reply msg={} mode={}",
+                        String::from_utf8_lossy(&e.msg),
+                        e.mode
+                    ),
                     None => println!("reply lost"),
                 }
             }
@@ -257,7 +276,10 @@ fn kind(e: &Error) -> String {
 fn item_line(item: &Result<Event, Error>, belief: &str) -> String {
     match item {
         Ok(Event::ModeChanged(e)) => {
-            format!("item event mode={} previous={} belief={belief}", e.mode, e.previous)
+            format!(
+                "item event mode={} previous={} belief={belief}",
+                e.mode, e.previous
+            )
         }
         Ok(Event::Overrun) => format!("item overrun belief={belief}"),
         Ok(Event::FamilyRemoved) => format!("item family_removed belief={belief}"),
@@ -361,9 +383,13 @@ fn serve(rcvbuf: Option<usize>) -> Result<(), Error> {
         let Ok(line) = line else { break };
         let (cmd, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         let out = match cmd {
-            "echo" => client
-                .echo(arg.as_bytes())
-                .map(|r| format!("echo msg={} mode={}", String::from_utf8_lossy(&r.msg), r.mode)),
+            "echo" => client.echo(arg.as_bytes()).map(|r| {
+                format!(
+                    "echo msg={} mode={}",
+                    String::from_utf8_lossy(&r.msg),
+                    r.mode
+                )
+            }),
             "get" => client.get_mode().map(|m| format!("get mode={m}")),
             "set" => client
                 .set_mode(mode(arg))
@@ -433,7 +459,11 @@ fn async_serve(rcvbuf: Option<usize>) -> Result<(), Error> {
     );
     let resync = client.clone();
     rt.spawn(async move {
-        let mut belief = resync.get_mode().await.map(|m| m.to_string()).unwrap_or_default();
+        let mut belief = resync
+            .get_mode()
+            .await
+            .map(|m| m.to_string())
+            .unwrap_or_default();
         while let Some(item) = next_item(&mut sub).await {
             let new = match &item {
                 Ok(Event::Overrun) | Ok(Event::FamilyAdded { .. }) => {
@@ -455,10 +485,17 @@ fn async_serve(rcvbuf: Option<usize>) -> Result<(), Error> {
         let Ok(line) = line else { break };
         let (cmd, arg) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         let out = match cmd {
-            "echo" => rt
-                .block_on(client.echo(arg.as_bytes()))
-                .map(|r| format!("echo msg={} mode={}", String::from_utf8_lossy(&r.msg), r.mode)),
-            "get" => rt.block_on(client.get_mode()).map(|m| format!("get mode={m}")),
+            "echo" => rt.block_on(client.echo(arg.as_bytes())).map(|r| {
+                format!(
+                    "echo msg={} mode={}",
+                    String::from_utf8_lossy(&r.msg),
+                    r.mode
+                )
+            }),
+            "get" => rt
+                .block_on(client.get_mode())
+                .map(|m| format!("get mode={m}")),
+            "io" => Ok(io_line(&client)),
             "set" => rt
                 .block_on(client.set_mode(mode(arg)))
                 .map(|r| format!("set mode={} previous={}", r.mode, r.previous)),
@@ -490,6 +527,22 @@ fn async_serve(rcvbuf: Option<usize>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The client's own counters (shared by its clones).
+fn io_line(c: &AsyncClient) -> String {
+    let io = c.io_counters();
+    format!(
+        "io requests={} sends={} receives={} datagrams={} stale={} foreign={} overruns={} lost={}",
+        io.requests,
+        io.sends,
+        io.receives,
+        io.datagrams,
+        io.stale,
+        io.foreign,
+        io.overruns,
+        io.lost
+    )
+}
+
 /// async-storm TASKS N MODE: TASKS tasks on one AsyncClient, N echoes each
 /// of distinct messages, every reply checked against its own message under
 /// MODE (the mode the test set).
@@ -501,15 +554,25 @@ fn async_storm(tasks: usize, n: usize, want: Mode) -> Result<(), Error> {
     let errors = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = (0..tasks)
         .map(|t| {
-            let (c, ok, bad, errors) =
-                (client.clone(), Arc::clone(&ok), Arc::clone(&bad), Arc::clone(&errors));
+            let (c, ok, bad, errors) = (
+                client.clone(),
+                Arc::clone(&ok),
+                Arc::clone(&bad),
+                Arc::clone(&errors),
+            );
             rt.spawn(async move {
                 for i in 0..n {
                     let msg = format!("Task{t:02}-Msg{i:04}-mIxEd");
                     match c.echo(msg.as_bytes()).await {
-                        Ok(r) if answers(&r, msg.as_bytes(), want) => ok.fetch_add(1, Ordering::Relaxed),
+                        Ok(r) if answers(&r, msg.as_bytes(), want) => {
+                            ok.fetch_add(1, Ordering::Relaxed)
+                        }
                         Ok(r) => {
-                            eprintln!("task {t} echo {msg:?}: got {:?} mode {}", String::from_utf8_lossy(&r.msg), r.mode);
+                            eprintln!(
+                                "task {t} echo {msg:?}: got {:?} mode {}",
+                                String::from_utf8_lossy(&r.msg),
+                                r.mode
+                            );
                             bad.fetch_add(1, Ordering::Relaxed)
                         }
                         Err(e) => {
@@ -532,6 +595,7 @@ fn async_storm(tasks: usize, n: usize, want: Mode) -> Result<(), Error> {
         bad.load(Ordering::Relaxed),
         errors.load(Ordering::Relaxed)
     );
+    println!("{}", io_line(&client));
     Ok(())
 }
 
@@ -650,6 +714,7 @@ fn cancel_storm(tasks: usize, n: usize, want: Mode) -> Result<(), Error> {
         v(4),
         v(5)
     );
+    println!("{}", io_line(&client));
     Ok(())
 }
 

@@ -100,6 +100,11 @@ def test_client_and_subscription_ignore_forgeries(raw, tmp_path, command):
         assert p.item() == {"_": "event", "mode": "upper", "previous": "none", "belief": "upper"}
         assert p.cmd("echo third") == {"_": "echo", "msg": "THIRD", "mode": "upper"}
         p.no_item(1.0)
+        if command == "async-serve":
+            # the client's socket received and dropped every forged datagram
+            io = p.cmd("io")
+            assert io["foreign"] == str(2 * WINDOW + 3), io
+            assert (io["stale"], io["lost"]) == ("0", "0"), io
         rc, err = p.finish()
         assert rc == 0, err
         assert p.unexpected == []
