@@ -86,7 +86,7 @@ impl Client {
     /// The family's operations with their attribute policies
     /// (`CTRL_CMD_GETPOLICY`), as `nlctl info` shows them.
     pub fn policy(&mut self) -> Result<FamilyPolicy, Error> {
-        let dump = self.with_family(|conn, id| crate::policy::dump_policy(conn, id))?;
+        let dump = self.with_family(crate::policy::dump_policy)?;
         Ok(FamilyPolicy::new(&self.family, &dump))
     }
 
@@ -168,5 +168,163 @@ impl Client {
         let name = self.family.name.clone();
         self.family = self.conn.resolve(&name)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::batch::PipelineOptions;
+    use crate::policy::Controller;
+    use genl_proto::consts::MSG_MAX;
+
+    /// A family id no family has.
+    const NOWHERE: u16 = 0xfff0;
+
+    /// A client whose family id is stale: the host's kernel has no family
+    /// with it (the module never runs on the host).
+    pub(crate) fn stale_client() -> Client {
+        Client {
+            conn: Conn::open(None).unwrap(),
+            family: FamilyInfo {
+                id: NOWHERE,
+                name: FAMILY_NAME.into(),
+                version: 1,
+                hdrsize: 0,
+                maxattr: 9,
+                ops: Vec::new(),
+                mcast_groups: Vec::new(),
+            },
+            netns: None,
+        }
+    }
+
+    fn registered() -> bool {
+        match Controller::open().unwrap().resolve(FAMILY_NAME) {
+            Ok(_) => true,
+            Err(Error::NotRegistered { .. }) => false,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A request to a stale family id resolves the family again: it is
+    /// not registered here, so the answer is NotRegistered (where it is,
+    /// the retried request succeeds). Either way never the raw ENOENT.
+    #[test]
+    fn a_stale_family_id_is_resolved_again() {
+        let mut c = stale_client();
+        let r = c.get_mode();
+        if registered() {
+            assert!(r.is_ok(), "{r:?}");
+            assert_ne!(c.family().id, NOWHERE);
+        } else {
+            assert!(matches!(r, Err(Error::NotRegistered { .. })), "{r:?}");
+        }
+        let mut c = stale_client();
+        let r = c.echo_batch(&[b"a", b"b"]);
+        if !registered() {
+            assert!(matches!(r, Err(Error::NotRegistered { .. })), "{r:?}");
+        }
+    }
+
+    /// Nothing is sent when any message of a batch is refused, even one
+    /// in a later chunk than the first.
+    #[test]
+    fn a_batch_is_checked_whole_before_the_first_send() {
+        let mut c = stale_client();
+        let big = vec![b'a'; MSG_MAX];
+        let mut msgs = vec![big.clone(); 70];
+        let mut last = big;
+        last[5] = 0;
+        msgs.push(last);
+        let cap = c
+            .pipeline(MSG_MAX, 71, PipelineOptions::new())
+            .unwrap()
+            .capacity();
+        assert!(cap < 71, "the batch must take more than one send ({cap})");
+        match c.echo_batch(&msgs) {
+            Err(Error::MsgHasNul { offset: 5 }) => {}
+            r => panic!("{r:?}"),
+        }
+        // Nothing was sent: nothing is queued.
+        let mut buf = [0u8; 64];
+        let e = c
+            .conn
+            .sock
+            .recv_from(&mut buf, libc::MSG_DONTWAIT)
+            .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn pipelines_restore_the_buffers_they_raised() {
+        let mut c = stale_client();
+        let s = &c.conn.sock;
+        let before = (
+            s.get_int(libc::SO_SNDBUF).unwrap(),
+            s.get_int(libc::SO_RCVBUF).unwrap(),
+        );
+        {
+            let p = c.pipeline(1000, 500, PipelineOptions::new()).unwrap();
+            assert!(p.sndbuf() > before.0 || p.rcvbuf() > before.1, "{p:?}");
+        }
+        let s = &c.conn.sock;
+        let after = (
+            s.get_int(libc::SO_SNDBUF).unwrap(),
+            s.get_int(libc::SO_RCVBUF).unwrap(),
+        );
+        assert_eq!(after, before);
+        {
+            let _p = c
+                .pipeline(16, 4, PipelineOptions::new().rcvbuf(Some(4096)))
+                .unwrap();
+        }
+        assert_eq!(c.conn.sock.get_int(libc::SO_RCVBUF).unwrap(), before.1);
+    }
+
+    #[test]
+    fn too_many_requests_is_its_own_error() {
+        let mut c = stale_client();
+        let mut p = c.pipeline(16, 4, PipelineOptions::new()).unwrap();
+        let cap = p.capacity();
+        let msgs = vec![&b"x"[..]; cap + 1];
+        match p.load(&msgs) {
+            Err(Error::TooManyRequests {
+                requested,
+                capacity,
+            }) => assert_eq!((requested, capacity), (cap + 1, cap)),
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn huge_batches_do_not_overflow() {
+        let mut c = stale_client();
+        for max in [0, 16, MSG_MAX] {
+            let p = c.pipeline(max, usize::MAX, PipelineOptions::new()).unwrap();
+            assert!(p.capacity() >= 1);
+            assert!(p.capacity() <= crate::MAX_BATCH_BYTES);
+        }
+    }
+
+    /// An ENOBUFS left by replies nobody read (an abandoned batch) is not
+    /// charged to the next request: the request succeeds.
+    #[test]
+    fn a_leftover_overrun_does_not_fail_the_next_request() {
+        let mut c = Controller::open().unwrap();
+        let conn = c.conn_mut();
+        conn.sock.set_rcvbuf(0).unwrap(); // the minimum
+        let mut req = Vec::new();
+        for seq in 1..=64 {
+            req.clear();
+            genl_proto::ctrl::encode_getfamily("nlctrl", seq, &mut req).unwrap();
+            conn.sock.send(&req).unwrap();
+        }
+        let f = c.resolve("nlctrl").unwrap();
+        assert_eq!(f.id, genl_proto::ctrl::GENL_ID_CTRL);
+        let n = c.conn_mut().reqs.counters();
+        assert_eq!(n.leftover_overruns, 1, "{n:?}");
+        assert!(n.stale >= 1, "{n:?}");
+        assert_eq!(n.lost, 0, "{n:?}");
     }
 }

@@ -135,7 +135,14 @@ impl Conn {
     pub(crate) fn clear_leftover_error(&mut self) {
         match self.sock.take_error() {
             Ok(0) => {}
-            Ok(libc::ENOBUFS) => self.reqs.on_leftover_overrun(),
+            Ok(libc::ENOBUFS) => {
+                self.reqs.on_leftover_overrun();
+                // Nothing is in flight: whatever is queued is stale, and
+                // would crowd out the next reply.
+                if let Err(e) = self.drain() {
+                    debug!("draining stale replies: {e}");
+                }
+            }
             Ok(e) => debug!("cleared a leftover socket error {e}"),
             Err(e) => debug!("getsockopt SO_ERROR: {e}"),
         }

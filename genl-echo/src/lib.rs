@@ -38,6 +38,44 @@
 //! # Ok::<(), genl_echo::Error>(())
 //! ```
 //!
+//! # Async (feature `tokio`)
+//!
+//! With the `tokio` feature (off by default), [`AsyncClient`] offers the
+//! same requests as `async fn(&self, ..)`; it is `Clone + Send + Sync`,
+//! its clones share one socket, and the requests of many tasks are
+//! multiplexed on it and sent together in one `sendmsg`.
+//! [`AsyncClient::subscribe`] gives an [`AsyncSubscription`], a
+//! `futures_core::Stream` of the same items as [`Subscription`]. The
+//! [`asyncio`] module tells how it works (one background task per client,
+//! bounded memory, cancellation, timeouts).
+//!
+#![cfg_attr(feature = "tokio", doc = "```no_run")]
+#![cfg_attr(not(feature = "tokio"), doc = "```ignore")]
+//! use genl_echo::{AsyncClient, Event};
+//!
+//! # async fn demo() -> Result<(), genl_echo::Error> {
+//! let client = AsyncClient::connect().await?;
+//! let mut events = client.subscribe().await?;
+//! // Eight echoes at once: they go out in one send.
+//! let replies = (0..8).map(|i| {
+//!     let c = client.clone();
+//!     tokio::spawn(async move { c.echo(format!("echo {i}").as_bytes()).await })
+//! });
+//! for r in replies {
+//!     let reply = r.await.expect("task")?;
+//!     println!("{}", String::from_utf8_lossy(&reply.msg));
+//! }
+//! client.set_mode(genl_echo::Mode::Upper).await?;
+//! let next = std::future::poll_fn(|cx| {
+//!     futures_core::Stream::poll_next(std::pin::Pin::new(&mut events), cx)
+//! });
+//! if let Some(Ok(Event::ModeChanged(e))) = next.await {
+//!     println!("mode {} -> {}", e.previous, e.mode);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Errors are typed, so a program can tell the cases apart:
 //!
 //! ```no_run
@@ -67,6 +105,11 @@ pub mod netns;
 mod policy;
 mod sock;
 mod subscribe;
+
+#[cfg(feature = "tokio")]
+pub mod asyncio;
+#[cfg(feature = "tokio")]
+pub use asyncio::{AsyncClient, AsyncSubscription, IoCounters};
 
 pub use batch::{
     reply_truesize, BatchOutcome, BatchReplies, Pipeline, PipelineOptions, MAX_BATCH_BYTES,

@@ -41,6 +41,11 @@ impl Controller {
         self.conn
     }
 
+    #[cfg(test)]
+    pub(crate) fn conn_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
     /// Resolves family `name` (`CTRL_CMD_GETFAMILY` by name, which lets the
     /// kernel autoload a module declaring the family's alias).
     /// [`Error::NotRegistered`] if there is no such family.

@@ -15,6 +15,17 @@
 //! the replies that were dropped are counted as lost, and the run ends with
 //! status 1 after printing the JSON: lost replies are never silent.
 //!
+//! The async mode runs `--tasks` tokio tasks on one [`AsyncClient`] (one
+//! socket, a current-thread runtime): each task sends one request at a
+//! time, and the client sends the requests queued by all tasks while a
+//! send was in progress together in one `send`, so concurrency becomes
+//! batching. The library matches every reply to its request (sequence
+//! number, port id, sender, type, command, lengths); the bench checks
+//! that the echoed bytes are its request's converted under the reply's
+//! mode, and every request in flight carries a message of its own (the
+//! task and request number are written into it), so a reply handed to the
+//! wrong request would be caught.
+//!
 //! What the bench adds is measurement: nothing is allocated per request
 //! (latencies go into a vector reserved from the warm-up's rate), one
 //! request in [`SAMPLE_EVERY`] is timed in the one-at-a-time modes.
@@ -22,7 +33,9 @@
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use genl_echo::{BatchOutcome, Client, Pipeline, PipelineOptions, MAX_BATCH_BYTES};
+use genl_echo::{
+    AsyncClient, BatchOutcome, Client, Mode, Pipeline, PipelineOptions, MAX_BATCH_BYTES,
+};
 use nlctl::cli::BenchMode;
 use serde::Serialize;
 
@@ -49,6 +62,8 @@ pub struct Options {
     pub batch: usize,
     /// Threads in threads mode.
     pub threads: usize,
+    /// Tasks in async mode.
+    pub tasks: usize,
     /// Which cases.
     pub mode: BenchMode,
     /// A fixed SO_RCVBUF instead of one sized for the batch.
@@ -243,6 +258,7 @@ pub struct CaseResult {
     mode: &'static str,
     size: usize,
     threads: usize,
+    tasks: usize,
     batch: usize,
     requests: u64,
     seconds: f64,
@@ -261,11 +277,16 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
+    /// `per_batch`: latencies are of whole batches of `batch` requests
+    /// (else of single requests).
+    #[allow(clippy::too_many_arguments)]
     fn new(
         mode: &'static str,
         size: usize,
         threads: usize,
+        tasks: usize,
         batch: usize,
+        per_batch: bool,
         acc: &Acc,
         lat: &mut [u64],
         rcvbuf: usize,
@@ -273,11 +294,13 @@ impl CaseResult {
         lat.sort_unstable();
         let secs = acc.elapsed.as_secs_f64();
         let (p50, p99) = (percentile_us(lat, 50.0), percentile_us(lat, 99.0));
-        let per = batch.max(1) as f64;
+        let per = if per_batch { batch.max(1) as f64 } else { 1.0 };
+        let digits = if per > 1.0 { 2 } else { 1 };
         CaseResult {
             mode,
             size,
             threads,
+            tasks,
             batch,
             requests: acc.o.requests,
             seconds: round(secs, 3),
@@ -288,8 +311,8 @@ impl CaseResult {
             },
             p50_us: round(p50, 1),
             p99_us: round(p99, 1),
-            p50_us_per_request: round(p50 / per, if batch > 1 { 2 } else { 1 }),
-            p99_us_per_request: round(p99 / per, if batch > 1 { 2 } else { 1 }),
+            p50_us_per_request: round(p50 / per, digits),
+            p99_us_per_request: round(p99 / per, digits),
             verified: acc.o.verified,
             overruns: acc.o.overruns,
             lost: acc.o.lost,
@@ -378,6 +401,18 @@ struct CaseOut {
     batch: usize,
     /// The receive buffer as the kernel set it (SO_RCVBUF).
     rcvbuf: usize,
+}
+
+impl CaseOut {
+    fn empty() -> CaseOut {
+        CaseOut {
+            acc: Acc::default(),
+            warm: Acc::default(),
+            lat: Samples::default(),
+            batch: 1,
+            rcvbuf: 0,
+        }
+    }
 }
 
 /// Sets up one socket's pipeline (one request at a time, or batches of
@@ -489,13 +524,7 @@ fn run_case(
             })
             .collect()
     });
-    let mut total = CaseOut {
-        acc: Acc::default(),
-        warm: Acc::default(),
-        lat: Samples::default(),
-        batch: 1,
-        rcvbuf: 0,
-    };
+    let mut total = CaseOut::empty();
     let mut span: Option<(Instant, Instant)> = None;
     for r in outs {
         let (c, start) = r?;
@@ -511,6 +540,176 @@ fn run_case(
         total.acc.elapsed = b.saturating_duration_since(a);
     }
     Ok(total)
+}
+
+/// Whether `got` is `sent` converted under `mode` (ASCII letters only).
+fn echoes(sent: &[u8], mode: Mode, got: &[u8]) -> bool {
+    got.len() == sent.len()
+        && match mode {
+            Mode::None => got == sent,
+            Mode::Upper => got
+                .iter()
+                .zip(sent)
+                .all(|(g, s)| *g == s.to_ascii_uppercase()),
+            Mode::Lower => got
+                .iter()
+                .zip(sent)
+                .all(|(g, s)| *g == s.to_ascii_lowercase()),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+}
+
+/// Writes `tag` into the start of `msg` as ASCII letters (base 52, least
+/// significant first, as many digits as fit in 11 bytes), so that every
+/// request in flight carries a message of its own.
+fn stamp(msg: &mut [u8], mut tag: u64) {
+    const L: &[u8; 52] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    for b in msg.iter_mut().take(11) {
+        *b = L[(tag % 52) as usize];
+        tag /= 52;
+    }
+}
+
+/// One task of the async mode: one request at a time on `client`, each
+/// with the message `base` stamped with the task number and a counter,
+/// until `limit`; every [`SAMPLE_EVERY`]th request is timed.
+async fn async_task(
+    client: AsyncClient,
+    base: std::sync::Arc<[u8]>,
+    task: u64,
+    limit: Limit,
+) -> Result<(Acc, Vec<u64>), Error> {
+    let mut msg = base.to_vec();
+    let mut acc = Acc::default();
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    let mut n: u64 = 0;
+    loop {
+        if let Limit::Count(c) = limit {
+            if n >= c {
+                break;
+            }
+        }
+        stamp(&mut msg, (task << 40) | (n & ((1 << 40) - 1)));
+        let t0 = (n % SAMPLE_EVERY == 0).then(Instant::now);
+        n += 1;
+        acc.o.requests += 1;
+        match client.echo(&msg).await {
+            Ok(reply) if echoes(&msg, reply.mode, &reply.msg) => {
+                acc.o.verified += 1;
+                if let Some(t0) = t0 {
+                    lat.push(nanos(Instant::now() - t0));
+                }
+            }
+            Ok(reply) => {
+                return Err(Error::Other(format!(
+                    "bench: the reply to request {n} of task {task} is not its message \
+                     converted under mode {}",
+                    reply.mode
+                )))
+            }
+            // The kernel dropped the reply (receive buffer overrun): counted.
+            Err(genl_echo::Error::ReplyLost { .. }) => acc.o.lost += 1,
+            Err(e) => return Err(e.into()),
+        }
+        if t0.is_some() {
+            if let Limit::Time(d) = limit {
+                if start.elapsed() >= d {
+                    break;
+                }
+            }
+        }
+    }
+    acc.elapsed = start.elapsed();
+    Ok((acc, lat))
+}
+
+/// `tasks` tasks on `client` (`--count` split between them); the elapsed
+/// time runs from the start to the last task's end.
+async fn run_async_tasks(
+    client: &AsyncClient,
+    msg: &std::sync::Arc<[u8]>,
+    limit: Limit,
+    tasks: usize,
+    lat: &mut Samples,
+) -> Result<Acc, Error> {
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..tasks {
+        let limit = match limit {
+            Limit::Count(c) => {
+                let (n, i) = (tasks as u64, i as u64);
+                Limit::Count(c / n + u64::from(i < c % n))
+            }
+            l => l,
+        };
+        set.spawn(async_task(client.clone(), msg.clone(), i as u64, limit));
+    }
+    let mut acc = Acc::default();
+    let mut first_err = None;
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(Ok((a, l))) => {
+                acc.o.add(&a.o);
+                for x in l {
+                    lat.push(x);
+                }
+            }
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(e) => {
+                first_err.get_or_insert(Error::Other(format!("bench: a task failed: {e}")));
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    acc.elapsed = start.elapsed();
+    Ok(acc)
+}
+
+/// The async case: `o.tasks` tasks on one [`AsyncClient`] in a
+/// current-thread runtime. `batch` is the mean number of requests per
+/// `send`; the losses and system calls are the client's own counts.
+fn run_async_case(msg: &[u8], limit: Limit, o: &Options) -> Result<CaseOut, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("bench: tokio runtime", &e))?;
+    let msg: std::sync::Arc<[u8]> = msg.into();
+    let tasks = o.tasks.max(1);
+    rt.block_on(async {
+        let client = AsyncClient::connect().await?;
+        let mut lat = Samples::default();
+        let c0 = client.io_counters();
+        let mut warm =
+            run_async_tasks(&client, &msg, Limit::Count(o.warmup), tasks, &mut lat).await?;
+        let c1 = client.io_counters();
+        warm.o.overruns = c1.overruns.saturating_sub(c0.overruns);
+        lat.clear();
+        let mut acc = run_async_tasks(&client, &msg, limit, tasks, &mut lat).await?;
+        let c2 = client.io_counters();
+        acc.o.overruns = c2.overruns.saturating_sub(c1.overruns);
+        let sends = c2.sends.saturating_sub(c1.sends);
+        acc.o.syscalls = sends.saturating_add(c2.receives.saturating_sub(c1.receives));
+        // The mean requests per send, rounded.
+        let requests = c2.requests.saturating_sub(c1.requests);
+        let batch = requests
+            .saturating_add(sends / 2)
+            .checked_div(sends)
+            .and_then(|b| usize::try_from(b).ok())
+            .unwrap_or(1);
+        Ok(CaseOut {
+            acc,
+            warm,
+            lat,
+            batch: batch.max(1),
+            rcvbuf: client.rcvbuf(),
+        })
+    })
 }
 
 fn kernel_release() -> String {
@@ -539,19 +738,26 @@ pub fn run(o: &Options) -> Result<Report, Error> {
             (BenchMode::Batch, "batch", 1, true),
             (BenchMode::Threads, "threads", o.threads, false),
             (BenchMode::BatchThreads, "batch-threads", o.threads, true),
+            (BenchMode::Async, "async", 1, false),
         ];
         for (mode, name, threads, batched) in cases {
             if o.mode != mode && o.mode != BenchMode::All {
                 continue;
             }
-            let mut c = run_case(&msg, limit, o, threads, batched)?;
+            let (mut c, tasks) = if mode == BenchMode::Async {
+                (run_async_case(&msg, limit, o)?, o.tasks)
+            } else {
+                (run_case(&msg, limit, o, threads, batched)?, 1)
+            };
             overruns += c.acc.o.overruns + c.warm.o.overruns;
             lost += c.acc.o.lost + c.warm.o.lost;
             results.push(CaseResult::new(
                 name,
                 size,
                 threads,
+                tasks,
                 c.batch,
+                batched,
                 &c.acc,
                 &mut c.lat.v,
                 c.rcvbuf,

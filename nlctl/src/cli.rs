@@ -120,10 +120,12 @@ pub enum Command {
     /// For each message size, runs the selected modes: "single" (one
     /// request at a time on one socket), "batch" (--batch requests in one
     /// send, the replies drained with recvmmsg), "threads" (--threads
-    /// threads, each one request at a time on its own socket) and
-    /// "batch-threads" (--threads threads, each sending batches). Every reply
-    /// is checked: sequence number, port id, length, command and the echoed
-    /// bytes. Prints one JSON object (see docs/json-output.md). The receive
+    /// threads, each one request at a time on its own socket),
+    /// "batch-threads" (--threads threads, each sending batches) and
+    /// "async" (--tasks tokio tasks on one async client, whose concurrent
+    /// requests go out together in one send). Every reply is checked:
+    /// sequence number, port id, length, command and the echoed bytes.
+    /// Prints one JSON object (see docs/json-output.md). The receive
     /// buffer is sized for a whole batch (SO_RCVBUFFORCE as root), or the
     /// batch is made smaller to fit it; if replies are lost anyway (ENOBUFS)
     /// the JSON reports "overruns" and "lost" and the status is 1.
@@ -134,7 +136,8 @@ pub enum Command {
         /// Measure each case for S seconds (default 1).
         #[arg(long, value_name = "S", value_parser = parse_seconds, conflicts_with = "count")]
         seconds: Option<f64>,
-        /// Measure each case for N requests instead (split between threads).
+        /// Measure each case for N requests instead (split between threads or
+        /// tasks).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         count: Option<u64>,
         /// Unmeasured requests before each case.
@@ -148,6 +151,9 @@ pub enum Command {
         /// socket.
         #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
         threads: u32,
+        /// Tasks in async mode, all on one async client (one socket).
+        #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        tasks: u32,
         /// Which cases to run.
         #[arg(long, value_enum, default_value_t = BenchMode::All)]
         mode: BenchMode,
@@ -177,7 +183,9 @@ pub enum BenchMode {
     Threads,
     /// --threads threads, batches of --batch each.
     BatchThreads,
-    /// single, batch, threads and batch-threads.
+    /// --tasks tokio tasks on one async client, one request at a time each.
+    Async,
+    /// single, batch, threads, batch-threads and async.
     All,
 }
 

@@ -89,6 +89,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             warmup,
             batch,
             threads,
+            tasks,
             mode,
             rcvbuf,
         } => {
@@ -99,6 +100,7 @@ fn run(cli: Cli) -> Result<(), Error> {
                 warmup,
                 batch: batch as usize,
                 threads: threads as usize,
+                tasks: tasks as usize,
                 mode,
                 rcvbuf: rcvbuf.map(|b| b as usize),
             };

@@ -5,7 +5,7 @@ Loads the module, then measures, writing everything to one JSON file:
 
 * throughput: for each round and each size, genl_cbench (the C floor, one
   request at a time) and right after it `nlctl bench` (single, batch,
-  threads) for the same size and duration; rounds interleave the two so
+  threads, batch-threads, async) for the same size and duration; rounds interleave the two so
   that a slow phase of the emulator hits both;
 * max_size: a 65530-byte `nlctl echo -` checked byte for byte, and
   `nlctl bench --size 65530` in every mode;
@@ -14,8 +14,8 @@ Loads the module, then measures, writing everything to one JSON file:
 * sweep: batch mode at several batch sizes;
 * profile (--profile, when perf exists): the hottest functions of the C
   client and of nlctl;
-* rss: nlctl's peak resident set size for `echo hi` and a 65530-byte echo,
-  from GNU time -v (or busybox time -v).
+* rss: nlctl's peak resident set size for `echo hi`, a 65530-byte echo and
+  the async bench (16 B, --tasks tasks), from GNU time -v (or busybox time -v).
 
 Standard library only: it runs with the host's python3 through the shared
 file system.
@@ -116,13 +116,14 @@ def machine():
     }
 
 
-def throughput(rounds, seconds, batch, threads):
+def throughput(rounds, seconds, batch, threads, tasks):
     rows = []
     for r in range(rounds):
         for size in SIZES:
             c, _ = run_json([CBENCH, "--size", size, "--seconds", seconds])
             n, rc = run_json([NLCTL, "bench", "--size", size, "--seconds", seconds,
-                              "--batch", batch, "--threads", threads], allow_rc=(0, 1))
+                              "--batch", batch, "--threads", threads, "--tasks", tasks],
+                             allow_rc=(0, 1))
             rows.append({"round": r, "size": size, "c": c, "nlctl": n, "nlctl_rc": rc})
             modes = ", ".join(f"{x['mode']} {x['rps']:.0f}/s" for x in n["results"])
             log(f"round {r} size {size}: c {c['rps']:.0f}/s; nlctl {modes}")
@@ -257,13 +258,15 @@ def peak_rss_kib(args, stdin=b""):
     raise SystemExit(f"no 'Maximum resident set size' from {time_v()}")
 
 
-def rss():
+def rss(tasks):
     big = letters(MSG_MAX)
     return {
         "tool": " ".join(time_v()),
         "echo_kib": max(peak_rss_kib([NLCTL, "echo", "hi"]) for _ in range(3)),
         "echo_max_kib": max(peak_rss_kib([NLCTL, "echo", "-"], big) for _ in range(3)),
         "genl_ctrl_list_kib": peak_rss_kib(["genl", "ctrl", "list"]),
+        "async_bench_kib": peak_rss_kib([NLCTL, "bench", "--mode", "async", "--size", "16",
+                                         "--seconds", "1", "--tasks", tasks]),
     }
 
 
@@ -273,6 +276,7 @@ def main():
     ap.add_argument("--seconds", default="1")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tasks", type=int, default=64)
     ap.add_argument("--starts", type=int, default=50)
     ap.add_argument("--profile", action="store_true", help="perf profiles (if perf exists)")
     ap.add_argument("--out", required=True)
@@ -282,9 +286,10 @@ def main():
     t0 = time.monotonic()
     res = {"machine": machine(),
            "config": {"rounds": a.rounds, "seconds": float(a.seconds), "batch": a.batch,
-                      "threads": a.threads, "starts": a.starts, "sizes": SIZES}}
+                      "threads": a.threads, "tasks": a.tasks, "starts": a.starts,
+                      "sizes": SIZES}}
     log("machine:", json.dumps(res["machine"]))
-    res["throughput"] = throughput(a.rounds, a.seconds, a.batch, a.threads)
+    res["throughput"] = throughput(a.rounds, a.seconds, a.batch, a.threads, a.tasks)
     log("batch sweep")
     res["sweep"] = sweep(a.seconds)
     if a.profile:
@@ -295,7 +300,7 @@ def main():
     log("start-up")
     res["startup"] = startup(a.starts)
     log("rss")
-    res["rss"] = rss()
+    res["rss"] = rss(a.tasks)
     res["guest_seconds"] = round(time.monotonic() - t0, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1) + "\n")

@@ -27,6 +27,7 @@ MODES = [
     ("batch", "nlctl, batched", "#f58518"),
     ("threads", "nlctl, 2 threads", "#54a24b"),
     ("batch-threads", "nlctl, batched, 2 threads", "#e45756"),
+    ("async", "nlctl async, 64 tasks on one client", "#b279a2"),
 ]
 
 
@@ -61,7 +62,9 @@ def ratios(res):
         for key, num, den in [("single/c", "single", None), ("batch/c", "batch", None),
                               ("threads/single", "threads", "single"),
                               ("batch-threads/c", "batch-threads", None),
-                              ("batch-threads/batch", "batch-threads", "batch")]:
+                              ("batch-threads/batch", "batch-threads", "batch"),
+                              ("async/single", "async", "single"),
+                              ("async/batch", "async", "batch")]:
             if num in by and (den is None or den in by):
                 d = c if den is None else (by[den]["rps"] or 1)
                 r.setdefault(key, []).append(by[num]["rps"] / d)
@@ -72,6 +75,7 @@ def targets(res):
     """[(name, value text, target text, ok)]; ok is None for figures that
     are shown for information and are not a target."""
     t = []
+    tasks = res["config"].get("tasks", 64)
     for size, r in sorted(ratios(res).items()):
         s = size_label(size)
         for key, name, want, target in [
@@ -82,6 +86,11 @@ def targets(res):
              1.6, False),
             ("batch-threads/c", f"{s}: (info) batched 2 threads / C one-at-a-time", 3.0,
              False),
+            # the async client's targets are for 16 B; other sizes are shown
+            ("async/single", f"{s}: nlctl async, {tasks} tasks / one-at-a-time"
+             + ("" if size == 16 else " (info)"), 1.5, size == 16),
+            ("async/batch", f"{s}: nlctl async, {tasks} tasks / batched (Pipeline)"
+             + ("" if size == 16 else " (info)"), 0.7, size == 16),
         ]:
             if key not in r:
                 continue
@@ -94,6 +103,10 @@ def targets(res):
     rss = res["rss"]["echo_kib"]
     t.append(("nlctl peak RSS for `echo hi`", f"{rss / 1024:.1f} MiB", "<= 8 MiB",
               rss <= 8 * 1024))
+    arss = res["rss"].get("async_bench_kib")
+    if arss is not None:
+        t.append((f"nlctl peak RSS for the async bench ({tasks} tasks, 16 B)",
+                  f"{arss / 1024:.1f} MiB", "< 16 MiB", arss < 16 * 1024))
     m = res["max_size"]
     mb = {c["mode"]: c for c in m["bench"]["results"]}
     ok = (m["echo_ok"] and m["bench_rc"] == 0
@@ -359,7 +372,9 @@ def main():
           f"{st['nlctl']['median_ms']:.1f} ms, genl ctrl list {st['genl']['median_ms']:.1f} ms;"
           f" peak RSS: nlctl echo hi {res['rss']['echo_kib']} KiB, 65530-byte echo "
           f"{res['rss']['echo_max_kib']} KiB, genl ctrl list "
-          f"{res['rss']['genl_ctrl_list_kib']} KiB\n")
+          f"{res['rss']['genl_ctrl_list_kib']} KiB"
+          + (f", async bench {res['rss']['async_bench_kib']} KiB"
+             if "async_bench_kib" in res["rss"] else "") + "\n")
     if res.get("sweep"):
         print("batch size sweep (nlctl bench --mode batch):")
         print(sweep_table(res, a.markdown))

@@ -16,13 +16,13 @@ from conftest import NOBODY, assert_error, nlctl, ok, run, stats
 from test_hostile import tools  # noqa: F401 (fixture)
 
 CASE_KEYS = [
-    "mode", "size", "threads", "batch", "requests", "seconds", "rps", "p50_us", "p99_us",
+    "mode", "size", "threads", "tasks", "batch", "requests", "seconds", "rps", "p50_us", "p99_us",
     "p50_us_per_request", "p99_us_per_request", "verified", "overruns", "lost",
     "syscalls_per_request", "send_us_per_request", "recv_us_per_request", "rcvbuf",
 ]
 TOP_KEYS = ["client", "version", "kernel", "cpus", "family_id", "seconds", "count", "warmup",
             "results", "overruns", "lost"]
-MODES = ["single", "batch", "threads", "batch-threads"]
+MODES = ["single", "batch", "threads", "batch-threads", "async"]
 
 
 def check_case(c):
@@ -33,6 +33,14 @@ def check_case(c):
     assert c["rps"] > 0 and c["seconds"] > 0, c
     assert 0 < c["p50_us"] <= c["p99_us"], c
     assert c["p50_us_per_request"] <= c["p50_us"], c
+    if c["mode"] == "async":
+        # 64 tasks on one client: their requests go out together
+        assert c["tasks"] == 64 and c["threads"] == 1, c
+        assert c["batch"] > 1 and c["syscalls_per_request"] < 1, c
+        assert c["p50_us_per_request"] == c["p50_us"], c
+        assert c["send_us_per_request"] is None, c
+        return
+    assert c["tasks"] == 1, c
     if c["mode"].startswith("batch"):
         assert c["batch"] > 1, c
         assert c["syscalls_per_request"] < 1, c
@@ -72,9 +80,11 @@ def test_bench_default_sizes_one_mode():
     ("batch", ["--batch", "64"]),
     ("threads", ["--threads", "2"]),
     ("batch-threads", ["--threads", "2", "--batch", "16"]),
+    ("async", ["--tasks", "16"]),
 ])
 def test_bench_requests_reach_the_kernel(mode, extra):
-    """The module's counter sees exactly the requests (warm-up included)."""
+    """The module's counter sees exactly the requests (warm-up included;
+    the async mode's warm-up is split between its tasks)."""
     out = ok("bench", "--mode", mode, "--size", "100", "--count", "1001", "--warmup", "7",
              *extra)
     (c,) = out["results"]

@@ -433,4 +433,72 @@ mod tests {
             })
         ));
     }
+
+    #[test]
+    fn stale_replies_of_an_earlier_batch_are_skipped_and_counted() {
+        use crate::core::testutil::echo_reply as reply_of;
+        let msg = b"abc";
+        let req = request(msg);
+        // The earlier batch was 95..100 and abandoned; this one is 100..103.
+        let mut t = Tracker::new(100, 3);
+        let lookup = |_| Some((req.as_slice(), msg.len()));
+        for seq in [95u32, 96, 97] {
+            let d = reply_of(FAM, seq, PID, msg, 0);
+            assert_eq!(
+                t.on_datagram(Datagram::whole(0, &d), PID, FAM, lookup)
+                    .unwrap(),
+                Outcome::Skipped
+            );
+        }
+        // An error reply of the earlier batch too.
+        let d = error_reply(98, libc::EINVAL);
+        assert_eq!(
+            t.on_datagram(Datagram::whole(0, &d), PID, FAM, lookup)
+                .unwrap(),
+            Outcome::Skipped
+        );
+        // A forged reply for the batch itself.
+        let d = reply_of(FAM, 100, PID, msg, 0);
+        assert_eq!(
+            t.on_datagram(Datagram::whole(31, &d), PID, FAM, lookup)
+                .unwrap(),
+            Outcome::Skipped
+        );
+        for (i, seq) in (100u32..103).enumerate() {
+            let d = reply_of(FAM, seq, PID, msg, 0);
+            match t
+                .on_datagram(Datagram::whole(0, &d), PID, FAM, lookup)
+                .unwrap()
+            {
+                Outcome::Reply { idx, msg: m, .. } => assert_eq!((idx, m), (i, &msg[..])),
+                o => panic!("{o:?}"),
+            }
+        }
+        assert!(t.done());
+        assert_eq!((t.acc.stale, t.acc.verified, t.acc.lost), (4, 3, 0));
+        assert_eq!(t.foreign, 1);
+        // Across the wrap of the sequence numbers.
+        let mut t = Tracker::new(2, 2);
+        assert_eq!(t.place(u32::MAX - 3), Ok(Place::Stale));
+        assert_eq!(t.place(2), Ok(Place::Index(0)));
+    }
+
+    #[test]
+    fn a_truncated_reply_is_an_error() {
+        let msg = b"abc";
+        let req = request(msg);
+        let d = reply(FAM, 9, PID, msg, 0);
+        let mut t = Tracker::new(9, 1);
+        let r = t.on_datagram(
+            Datagram {
+                sender: 0,
+                bytes: &d[..8],
+                len: d.len(),
+            },
+            PID,
+            FAM,
+            |_| Some((req.as_slice(), msg.len())),
+        );
+        assert!(matches!(r, Err(Error::Truncated { .. })), "{r:?}");
+    }
 }

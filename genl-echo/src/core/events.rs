@@ -133,7 +133,8 @@ impl Events {
         }
         if self.items.len() >= self.cap {
             debug!("subscription queue full: dropped an item");
-            self.owed = true;
+            // An Overrun last in the queue already covers this loss.
+            self.owed = !matches!(self.items.back(), Some(Ok(Event::Overrun)));
             return;
         }
         if matches!(item, Ok(Event::Overrun))
@@ -263,4 +264,262 @@ fn name_and_id(attrs: &[u8]) -> (Option<String>, Option<u16>) {
         }
     }
     (name, id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testutil::*;
+    use genl_proto::Mode;
+    use proptest::prelude::*;
+
+    const NAME: &str = "genl_echo";
+
+    fn ev(mode: u32, previous: u32) -> Event {
+        Event::ModeChanged(CaseEvent {
+            mode: Mode::from_value(mode).unwrap(),
+            previous: Mode::from_value(previous).unwrap(),
+        })
+    }
+
+    fn kernel(e: &mut Events, bytes: &[u8]) {
+        e.on_datagram(Datagram::whole(0, bytes));
+    }
+
+    fn drain(e: &mut Events) -> Vec<Event> {
+        std::iter::from_fn(|| e.pop()).map(|i| i.unwrap()).collect()
+    }
+
+    #[test]
+    fn events_in_order() {
+        let mut e = Events::new(NAME, FAM, 9);
+        kernel(&mut e, &case_ntf(FAM, 1, 0));
+        kernel(&mut e, &case_ntf(FAM, 2, 1));
+        assert!(e.ready());
+        assert_eq!(drain(&mut e), [ev(1, 0), ev(2, 1)]);
+        assert!(!e.ready());
+    }
+
+    #[test]
+    fn an_overrun_comes_after_the_events_queued_before_the_loss() {
+        let mut e = Events::new(NAME, FAM, 9);
+        kernel(&mut e, &case_ntf(FAM, 1, 0));
+        // recv reports ENOBUFS before handing out what is still queued.
+        e.on_overrun();
+        assert!(e.draining());
+        kernel(&mut e, &case_ntf(FAM, 2, 1));
+        kernel(&mut e, &case_ntf(FAM, 0, 2));
+        e.on_overrun(); // another loss while draining: one Overrun
+        kernel(&mut e, &case_ntf(FAM, 1, 0));
+        e.on_drained();
+        assert!(!e.draining());
+        kernel(&mut e, &case_ntf(FAM, 2, 1)); // after the loss
+        assert_eq!(
+            drain(&mut e),
+            [
+                ev(1, 0),
+                ev(2, 1),
+                ev(0, 2),
+                ev(1, 0),
+                Event::Overrun,
+                ev(2, 1)
+            ]
+        );
+        // on_drained without an overrun adds nothing.
+        e.on_drained();
+        assert!(e.pop().is_none());
+    }
+
+    #[test]
+    fn family_removed_and_back_under_a_new_id() {
+        let mut e = Events::new(NAME, FAM, 9);
+        kernel(&mut e, &case_ntf(FAM, 1, 0));
+        kernel(&mut e, &del_family(NAME, FAM));
+        assert_eq!(e.family_id(), None);
+        assert_eq!(e.group_id(), None);
+        assert_eq!(e.join_needed(), None);
+        // Nothing of the old id counts any more.
+        kernel(&mut e, &case_ntf(FAM, 2, 1));
+        kernel(&mut e, &new_family(NAME, FAM + 1, 2, 11));
+        assert_eq!(e.join_needed(), Some(11));
+        assert_eq!(e.join_needed(), None, "once");
+        assert_eq!(e.family_id(), Some(FAM + 1));
+        kernel(&mut e, &case_ntf(FAM, 2, 1));
+        kernel(&mut e, &case_ntf(FAM + 1, 2, 0));
+        assert_eq!(
+            drain(&mut e),
+            [
+                ev(1, 0),
+                Event::FamilyRemoved,
+                Event::FamilyAdded {
+                    id: FAM + 1,
+                    version: 2
+                },
+                ev(2, 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn other_families_and_forgers_are_ignored() {
+        let mut e = Events::new(NAME, FAM, 9);
+        kernel(&mut e, &del_family("other", 0x30));
+        kernel(&mut e, &new_family("other", 0x30, 1, 12));
+        kernel(&mut e, &case_ntf(0x30, 1, 0));
+        // A process with CAP_NET_ADMIN writing to the subscriber's port.
+        e.on_datagram(Datagram::whole(1234, &case_ntf(FAM, 1, 0)));
+        e.on_datagram(Datagram::whole(1234, &del_family(NAME, FAM)));
+        e.on_datagram(Datagram::whole(1234, &new_family(NAME, 0x40, 1, 13)));
+        assert!(e.pop().is_none());
+        assert_eq!(e.join_needed(), None);
+        assert_eq!(e.family_id(), Some(FAM));
+        assert_eq!(e.foreign, 3);
+    }
+
+    #[test]
+    fn the_queue_is_bounded() {
+        let mut e = Events::with_capacity(NAME, FAM, 9, 3);
+        let mut d = Vec::new();
+        for _ in 0..5 {
+            d.extend_from_slice(&case_ntf(FAM, 1, 0));
+        }
+        d.extend_from_slice(&case_ntf(FAM, 2, 1));
+        kernel(&mut e, &d);
+        assert_eq!(e.items.len(), 3);
+        assert_eq!(e.pop().unwrap().unwrap(), ev(1, 0));
+        assert_eq!(e.pop().unwrap().unwrap(), ev(1, 0));
+        // Room for the Overrun owed, then the new event.
+        kernel(&mut e, &case_ntf(FAM, 0, 2));
+        assert_eq!(drain(&mut e), [ev(1, 0), Event::Overrun, ev(0, 2)]);
+        // Owed with nothing after it.
+        kernel(&mut e, &d);
+        assert_eq!(
+            drain(&mut e),
+            [ev(1, 0), ev(1, 0), ev(1, 0), Event::Overrun]
+        );
+        // Full with an Overrun last: a further loss folds into it.
+        kernel(&mut e, &d);
+        e.pop();
+        e.pop();
+        kernel(&mut e, &d); // [e, Overrun, e] then the rest dropped
+        assert_eq!(
+            drain(&mut e),
+            [ev(1, 0), Event::Overrun, ev(1, 0), Event::Overrun]
+        );
+    }
+
+    #[test]
+    fn bad_datagrams_are_items_in_their_place() {
+        let mut e = Events::new(NAME, FAM, 9);
+        let big = case_ntf(FAM, 1, 0);
+        e.on_datagram(Datagram {
+            sender: 0,
+            bytes: &big[..20],
+            len: 5000,
+        });
+        let mut bad = case_ntf(FAM, 1, 0);
+        bad[0] = 0xee;
+        kernel(&mut e, &bad);
+        kernel(&mut e, &case_ntf(FAM, 7, 0));
+        assert!(matches!(
+            e.pop(),
+            Some(Err(Error::Truncated { len: 5000, .. }))
+        ));
+        assert!(matches!(e.pop(), Some(Err(Error::Decode { .. }))));
+        assert!(matches!(e.pop(), Some(Err(Error::Decode { .. }))));
+        assert!(e.pop().is_none());
+    }
+
+    /// What the kernel does, in order.
+    #[derive(Debug, Clone)]
+    enum K {
+        /// Sends an event (queued in the socket).
+        Event(u8),
+        /// Drops an event (receive buffer full).
+        Drop,
+        /// A forged event from a process.
+        Forged(u8),
+    }
+
+    proptest! {
+        /// Whatever the kernel queues, drops and a forger sends, and however
+        /// the reads interleave: the events come out in the order sent,
+        /// none forged, none twice; every loss is reported by an Overrun
+        /// that comes after every event sent before the loss (a consumer
+        /// that resyncs on Overrun has seen them all), and there is no
+        /// Overrun without a loss.
+        #[test]
+        fn items_follow_the_kernel(
+            script in proptest::collection::vec(
+                prop_oneof![
+                    (0u8..3).prop_map(K::Event),
+                    Just(K::Drop),
+                    (0u8..3).prop_map(K::Forged),
+                ],
+                0..60,
+            ),
+            reads in proptest::collection::vec(0usize..4, 60),
+        ) {
+            let mut e = Events::new(NAME, FAM, 9);
+            // The socket: queued datagrams and a pending ENOBUFS.
+            let mut queue: std::collections::VecDeque<(u32, Vec<u8>)> = Default::default();
+            let mut err = false;
+            let mut sent = Vec::new();
+            // For each loss: how many events were sent before it.
+            let mut losses = Vec::new();
+            let mut got = Vec::new();
+            let step = |e: &mut Events, queue: &mut std::collections::VecDeque<(u32, Vec<u8>)>, err: &mut bool| {
+                // One read, as the front end does it: ENOBUFS first.
+                if std::mem::take(err) {
+                    e.on_overrun();
+                } else if let Some((sender, d)) = queue.pop_front() {
+                    e.on_datagram(Datagram::whole(sender, &d));
+                } else if e.draining() {
+                    e.on_drained();
+                }
+            };
+            for (i, k) in script.iter().enumerate() {
+                match k {
+                    K::Event(m) => {
+                        let m = u32::from(*m);
+                        queue.push_back((0, case_ntf(FAM, m, (m + 1) % 3)));
+                        sent.push(ev(m, (m + 1) % 3));
+                    }
+                    K::Drop => {
+                        losses.push(sent.len());
+                        err = true;
+                    }
+                    K::Forged(m) => queue.push_back((55, case_ntf(FAM, u32::from(*m), 0))),
+                }
+                for _ in 0..reads[i] {
+                    step(&mut e, &mut queue, &mut err);
+                    while let Some(item) = e.pop() {
+                        got.push(item.unwrap());
+                    }
+                }
+            }
+            for _ in 0..200 {
+                step(&mut e, &mut queue, &mut err);
+                while let Some(item) = e.pop() {
+                    got.push(item.unwrap());
+                }
+            }
+            let events: Vec<Event> = got.iter().copied().filter(|i| *i != Event::Overrun).collect();
+            prop_assert_eq!(&events, &sent);
+            let overruns: Vec<usize> = got
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| **i == Event::Overrun)
+                .map(|(pos, _)| got[..pos].iter().filter(|i| **i != Event::Overrun).count())
+                .collect();
+            prop_assert_eq!(losses.is_empty(), overruns.is_empty());
+            for before in &losses {
+                prop_assert!(
+                    overruns.iter().any(|o| o >= before),
+                    "a loss after {} events has no Overrun after them: {:?}", before, got
+                );
+            }
+            prop_assert!(overruns.len() <= losses.len());
+        }
+    }
 }

@@ -179,9 +179,7 @@ impl Requests {
     /// The answer to request `seq` once there is one (the request is then
     /// forgotten); `None` while it is still waiting or if it is unknown.
     pub(crate) fn take(&mut self, seq: u32) -> Option<Result<Answer, Error>> {
-        if self.table.get(&seq)?.outcome.is_none() {
-            return None;
-        }
+        self.table.get(&seq)?.outcome.as_ref()?;
         self.table.remove(&seq).and_then(|p| p.outcome)
     }
 
@@ -378,4 +376,393 @@ pub(crate) fn attr_named(request: &[u8], ext: &ExtAck) -> Option<String> {
             format!("{name} (missing)")
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testutil::*;
+    use genl_proto::consts::NLMSG_NOOP;
+    use genl_proto::Request;
+    use proptest::prelude::*;
+
+    fn start(r: &mut Requests, op: Op, kind: Kind) -> u32 {
+        let mut out = Vec::new();
+        r.start(op, kind, &mut out, |seq, o| {
+            Request::GetCase.encode(FAM, seq, o)
+        })
+        .unwrap()
+    }
+
+    fn kernel(r: &mut Requests, bytes: &[u8]) {
+        r.on_datagram(Datagram::whole(0, bytes));
+    }
+
+    fn mode_of(a: &Answer) -> u32 {
+        use genl_proto::message::Reply as _;
+        genl_proto::ModeReply::from_nlmsg(a.message())
+            .unwrap()
+            .mode
+            .value()
+    }
+
+    #[test]
+    fn a_reply_answers_its_request_once() {
+        let mut r = Requests::new(PID, 100);
+        let seq = start(&mut r, Op::GetMode, Kind::Do);
+        assert_eq!(seq, 101);
+        assert!(r.take(seq).is_none(), "no reply yet");
+        kernel(&mut r, &mode_reply(seq, 2));
+        let a = r.take(seq).unwrap().unwrap();
+        assert_eq!(mode_of(&a), 2);
+        assert!(r.take(seq).is_none());
+        assert_eq!(r.in_flight(), 0);
+        // A duplicate is stale.
+        kernel(&mut r, &mode_reply(seq, 2));
+        assert_eq!(r.counters().stale, 1);
+    }
+
+    #[test]
+    fn start_appends_and_records_the_request() {
+        let mut r = Requests::new(PID, 0);
+        let mut out = vec![1, 2, 3];
+        let seq = r
+            .start(Op::Echo, Kind::Do, &mut out, |seq, o| {
+                Request::Echo(b"hi").encode(FAM, seq, o)
+            })
+            .unwrap();
+        assert_eq!(&out[..3], &[1, 2, 3]);
+        assert_eq!(crate::core::header_seq(&out[3..]), Some(seq));
+        // A request that cannot be encoded leaves the buffer as it was.
+        let before = out.clone();
+        let e = r
+            .start(Op::Echo, Kind::Do, &mut out, |seq, o| {
+                Request::Echo(b"a\0b").encode(FAM, seq, o)
+            })
+            .unwrap_err();
+        assert!(matches!(e, Error::MsgHasNul { offset: 1 }), "{e:?}");
+        assert_eq!(out, before);
+        assert_eq!(r.in_flight(), 1);
+    }
+
+    #[test]
+    fn a_cancelled_requests_reply_is_stale_never_anothers() {
+        let mut r = Requests::new(PID, 7);
+        let old = start(&mut r, Op::GetMode, Kind::Do);
+        r.cancel(old);
+        let new = start(&mut r, Op::GetMode, Kind::Do);
+        // The late reply arrives first, in the same datagram as the new one.
+        let mut d = mode_reply(old, 1);
+        d.extend_from_slice(&mode_reply(new, 2));
+        kernel(&mut r, &d);
+        assert_eq!(mode_of(&r.take(new).unwrap().unwrap()), 2);
+        assert_eq!(r.counters().stale, 1);
+        assert!(r.take(old).is_none());
+    }
+
+    #[test]
+    fn forged_datagrams_are_dropped() {
+        let mut r = Requests::new(PID, 0);
+        let seq = start(&mut r, Op::GetMode, Kind::Do);
+        // A process that knows the port and guesses the seq.
+        r.on_datagram(Datagram::whole(4242, &mode_reply(seq, 1)));
+        r.on_datagram(Datagram::whole(
+            4242,
+            &error_reply(seq, PID, libc::EINVAL, None),
+        ));
+        assert!(r.take(seq).is_none());
+        assert_eq!(r.counters().foreign, 2);
+        kernel(&mut r, &mode_reply(seq, 2));
+        assert_eq!(mode_of(&r.take(seq).unwrap().unwrap()), 2);
+    }
+
+    #[test]
+    fn a_reply_for_another_port_is_stale() {
+        let mut r = Requests::new(PID, 0);
+        let seq = start(&mut r, Op::Echo, Kind::Do);
+        kernel(&mut r, &echo_reply(FAM, seq, PID + 1, b"x", 0));
+        assert!(r.waiting(seq));
+        assert_eq!(r.counters().stale, 1);
+    }
+
+    #[test]
+    fn error_replies_keep_their_extack() {
+        let mut r = Requests::new(PID, 0);
+        let a = start(&mut r, Op::SetMode, Kind::Do);
+        let b = start(&mut r, Op::SetMode, Kind::Do);
+        kernel(
+            &mut r,
+            &error_reply(a, PID, libc::EPERM, Some("needs admin")),
+        );
+        kernel(
+            &mut r,
+            &error_reply(b, PID, libc::ERANGE, Some("out of range")),
+        );
+        match r.take(a).unwrap() {
+            Err(Error::PermissionDenied { message, .. }) => {
+                assert_eq!(message.as_deref(), Some("needs admin"))
+            }
+            x => panic!("{x:?}"),
+        }
+        match r.take(b).unwrap() {
+            Err(Error::Kernel { errno, message, .. }) => {
+                assert_eq!(
+                    (errno, message.as_deref()),
+                    (libc::ERANGE, Some("out of range"))
+                )
+            }
+            x => panic!("{x:?}"),
+        }
+    }
+
+    #[test]
+    fn acks_and_noops_are_skipped() {
+        let mut r = Requests::new(PID, 0);
+        let seq = start(&mut r, Op::GetMode, Kind::Do);
+        kernel(&mut r, &error_reply(seq, PID, 0, None));
+        let mut noop = Vec::new();
+        let s = netlink::begin(&mut noop, NLMSG_NOOP, 0, seq);
+        netlink::finish(&mut noop, s).unwrap();
+        kernel(&mut r, &noop);
+        assert!(r.waiting(seq));
+        kernel(&mut r, &mode_reply(seq, 0));
+        assert!(r.take(seq).unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_dump_spans_datagrams_until_done() {
+        let mut r = Requests::new(PID, 0);
+        let seq = start(&mut r, Op::Policy, Kind::Dump);
+        let mut d1 = dump_part(seq, 1);
+        d1.extend_from_slice(&dump_part(seq, 2));
+        kernel(&mut r, &d1);
+        assert!(r.take(seq).is_none());
+        kernel(&mut r, &dump_part(seq, 3));
+        // Overruns while a dump runs do not fail it: its messages are made
+        // as the socket is read.
+        r.on_overrun();
+        r.on_drained();
+        kernel(&mut r, &done(seq, 0));
+        let a = r.take(seq).unwrap().unwrap();
+        assert_eq!(a.messages.len(), 3);
+        assert_eq!(a.messages[2], dump_part(seq, 3));
+        // A dump that ends in an error.
+        let seq = start(&mut r, Op::Policy, Kind::Dump);
+        kernel(&mut r, &dump_part(seq, 1));
+        kernel(&mut r, &done(seq, libc::EMSGSIZE));
+        assert!(matches!(
+            r.take(seq).unwrap(),
+            Err(Error::Kernel {
+                errno: libc::EMSGSIZE,
+                ..
+            })
+        ));
+        // NLMSG_DONE for a "do" request is not an answer.
+        let seq = start(&mut r, Op::GetMode, Kind::Do);
+        kernel(&mut r, &done(seq, 0));
+        assert!(matches!(
+            r.take(seq).unwrap(),
+            Err(Error::Decode {
+                source: DecodeError::UnexpectedType(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn an_overrun_fails_only_the_requests_whose_reply_was_dropped() {
+        let mut r = Requests::new(PID, 0);
+        let a = start(&mut r, Op::SetMode, Kind::Do);
+        let b = start(&mut r, Op::GetMode, Kind::Do);
+        let dump = start(&mut r, Op::Policy, Kind::Dump);
+        r.on_overrun();
+        // The drain finds a's reply: it was queued before the loss.
+        kernel(&mut r, &mode_reply(a, 1));
+        r.on_drained();
+        assert!(r.take(a).unwrap().is_ok());
+        assert!(matches!(
+            r.take(b).unwrap(),
+            Err(Error::ReplyLost { op: Op::GetMode })
+        ));
+        assert!(r.waiting(dump));
+        assert_eq!((r.counters().overruns, r.counters().lost), (1, 1));
+        // A second on_drained without an overrun changes nothing.
+        let c = start(&mut r, Op::GetMode, Kind::Do);
+        r.on_drained();
+        assert!(r.waiting(c));
+    }
+
+    #[test]
+    fn a_leftover_overrun_is_not_charged_to_the_next_request() {
+        let mut r = Requests::new(PID, 0);
+        r.on_leftover_overrun();
+        let seq = start(&mut r, Op::GetMode, Kind::Do);
+        r.on_drained();
+        assert!(r.waiting(seq));
+        kernel(&mut r, &mode_reply(seq, 1));
+        assert!(r.take(seq).unwrap().is_ok());
+        assert_eq!(r.counters().leftover_overruns, 1);
+        assert_eq!(r.counters().lost, 0);
+    }
+
+    #[test]
+    fn family_gone_mid_request_then_back() {
+        use crate::core::family::{after_error, Next};
+        let mut r = Requests::new(PID, 0);
+        let seq = start(&mut r, Op::GetMode, Kind::Do);
+        // Generic netlink answers for a family id that is gone.
+        kernel(&mut r, &error_reply(seq, PID, libc::ENOENT, None));
+        let e = r.take(seq).unwrap().unwrap_err();
+        assert_eq!(after_error(&e, false), Next::Reresolve);
+        // The front end resolves again through the same table...
+        let mut out = Vec::new();
+        let resolve = r
+            .start(Op::ResolveFamily, Kind::Do, &mut out, |seq, o| {
+                ctrl::encode_getfamily("genl_echo", seq, o)
+            })
+            .unwrap();
+        let mut reply = new_family("genl_echo", 0x21, 1, 12);
+        reply[8..12].copy_from_slice(&resolve.to_ne_bytes());
+        kernel(&mut r, &reply);
+        let f =
+            genl_proto::ctrl::FamilyInfo::from_nlmsg(r.take(resolve).unwrap().unwrap().message())
+                .unwrap();
+        assert_eq!(f.id, 0x21);
+        // ...and retries once with the new id.
+        let retry = start(&mut r, Op::GetMode, Kind::Do);
+        kernel(&mut r, &mode_reply(retry, 1));
+        assert!(r.take(retry).unwrap().is_ok());
+        // A second staleness is not retried again.
+        assert_eq!(after_error(&e, true), Next::Fail);
+    }
+
+    #[test]
+    fn truncated_and_malformed_datagrams() {
+        let mut r = Requests::new(PID, 0);
+        let seq = start(&mut r, Op::Echo, Kind::Do);
+        let full = echo_reply(FAM, seq, PID, &[b'a'; 100], 0);
+        r.on_datagram(Datagram {
+            sender: 0,
+            bytes: &full[..64],
+            len: full.len(),
+        });
+        assert!(matches!(
+            r.take(seq).unwrap(),
+            Err(Error::Truncated { len, buf: 64, .. }) if len == full.len()
+        ));
+        // Truncated and for nobody: stale.
+        r.on_datagram(Datagram {
+            sender: 0,
+            bytes: &full[..64],
+            len: full.len(),
+        });
+        assert_eq!(r.counters().stale, 1);
+        // A header whose length lies, naming a waiting request.
+        let seq = start(&mut r, Op::Echo, Kind::Do);
+        let mut bad = echo_reply(FAM, seq, PID, b"x", 0);
+        bad[0] = 0xff;
+        kernel(&mut r, &bad);
+        assert!(matches!(r.take(seq).unwrap(), Err(Error::Decode { .. })));
+        // Naming nobody.
+        kernel(&mut r, &bad);
+        assert_eq!(r.counters().malformed, 1);
+        kernel(&mut r, &[1, 2, 3]);
+        assert_eq!(r.counters().malformed, 2);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_and_skip_requests_in_flight() {
+        let mut r = Requests::new(PID, u32::MAX - 1);
+        let a = start(&mut r, Op::GetMode, Kind::Do);
+        assert_eq!(a, u32::MAX);
+        let b = start(&mut r, Op::GetMode, Kind::Do);
+        assert_eq!(b, 0);
+        // Force the counter back onto a: it is skipped.
+        r.seq = u32::MAX - 1;
+        assert_eq!(r.next_seq(), 1);
+        let first = r.reserve(5);
+        assert_eq!(first, 2);
+        assert_eq!(r.next_seq(), 7);
+        // A batch's replies reaching this table are stale.
+        kernel(&mut r, &echo_reply(FAM, first, PID, b"x", 0));
+        assert_eq!(r.counters().stale, 1);
+    }
+
+    /// What happens on the socket, in some order.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// The kernel's reply to request i.
+        Reply(usize),
+        /// A forged reply to request i (from a process).
+        Forged(usize),
+        /// A duplicate of request i's reply.
+        Duplicate(usize),
+    }
+
+    proptest! {
+        /// Requests, some cancelled, answered in any order among forged
+        /// and duplicate replies: every request still waiting gets its own
+        /// reply and nothing else; everything else is counted.
+        #[test]
+        fn every_request_gets_its_own_reply(
+            n in 1usize..12,
+            cancelled in proptest::collection::vec(any::<bool>(), 12),
+            extra in proptest::collection::vec((0usize..12, any::<bool>()), 0..20),
+            order in proptest::collection::vec(any::<u32>(), 64),
+            initial in any::<u32>(),
+        ) {
+            let mut r = Requests::new(PID, initial);
+            let seqs: Vec<u32> = (0..n).map(|_| start(&mut r, Op::GetMode, Kind::Do)).collect();
+            for (i, &s) in seqs.iter().enumerate() {
+                if cancelled[i] {
+                    r.cancel(s);
+                }
+            }
+            let mut steps: Vec<Step> = (0..n).map(Step::Reply).collect();
+            for &(i, forged) in &extra {
+                let i = i % n;
+                steps.push(if forged { Step::Forged(i) } else { Step::Duplicate(i) });
+            }
+            // Shuffle.
+            let len = steps.len();
+            for (k, x) in order.iter().enumerate().take(len) {
+                steps.swap(k, (*x as usize) % len);
+            }
+            let mut seen = vec![false; n];
+            let (mut stale, mut foreign) = (0u64, 0u64);
+            for st in &steps {
+                match *st {
+                    Step::Reply(i) => {
+                        kernel(&mut r, &mode_reply(seqs[i], (i % 3) as u32));
+                        if cancelled[i] || seen[i] { stale += 1; }
+                        seen[i] = true;
+                    }
+                    Step::Duplicate(i) => {
+                        kernel(&mut r, &mode_reply(seqs[i], ((i + 1) % 3) as u32));
+                        if cancelled[i] || seen[i] { stale += 1; }
+                        seen[i] = true;
+                    }
+                    Step::Forged(i) => {
+                        r.on_datagram(Datagram::whole(99, &mode_reply(seqs[i], ((i + 2) % 3) as u32)));
+                        foreign += 1;
+                    }
+                }
+            }
+            let _ = &seen;
+            for (i, &s) in seqs.iter().enumerate() {
+                if cancelled[i] {
+                    prop_assert!(r.take(s).is_none());
+                } else {
+                    let a = r.take(s).unwrap().unwrap();
+                    // The first kernel message for it, duplicate or not, is
+                    // what the kernel sent for that seq; the forged one never.
+                    let m = mode_of(&a);
+                    prop_assert!(m == (i % 3) as u32 || m == ((i + 1) % 3) as u32);
+                }
+            }
+            prop_assert_eq!(r.counters().foreign, foreign);
+            prop_assert_eq!(r.counters().stale, stale);
+            prop_assert_eq!(r.in_flight(), 0);
+        }
+    }
 }

@@ -1,0 +1,717 @@
+//! [`AsyncClient`]: requests from many tasks on one socket.
+
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use genl_proto::consts::FAMILY_NAME;
+use genl_proto::ctrl::{self, FamilyInfo, PolicyDump};
+use genl_proto::error::EncodeError;
+use genl_proto::message::{echo_reply_len, Reply};
+use genl_proto::{CaseReply, EchoReply, Mode, ModeReply, Request, Stats};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::{Notify, Semaphore};
+
+use crate::batch::{reply_truesize, MAX_BATCH_BYTES};
+use crate::conn::DEFAULT_TIMEOUT;
+use crate::core::family;
+use crate::core::requests::{Answer, Kind, Requests};
+use crate::error::{Error, Op};
+use crate::netns::Netns;
+use crate::policy::FamilyPolicy;
+use crate::sock::Sock;
+
+use super::state::{dump_payloads, State};
+
+/// The receive (and send) buffer an async client asks for: the kernel
+/// doubles it; without CAP_NET_ADMIN it is capped by `net.core.rmem_max`
+/// (`wmem_max`). Every reply in flight must fit in it.
+const SOCKET_BUF: usize = 2 << 20;
+
+/// The most datagrams the task reads in one `recvmmsg`; each slot is a
+/// [`RECV_BUF_LEN`](crate::RECV_BUF_LEN) buffer, of which only the pages
+/// replies were written to become resident.
+const MAX_RECV_SLOTS: usize = 64;
+
+/// Receive-buffer shares are counted in units of this many bytes.
+const UNIT: usize = 256;
+
+/// A reply of `GET_CASE`, `SET_CASE`, `STATS` or an error reply: at most this long.
+const SMALL_REPLY: usize = 512;
+/// A `CTRL_CMD_GETFAMILY` reply: at most this long (one page).
+const FAMILY_REPLY: usize = 4096;
+/// One datagram of a dump: the kernel makes them at most 32 KiB.
+const DUMP_DATAGRAM: usize = 32 << 10;
+
+/// Locks `m`, also if a thread panicked while holding it (the state is
+/// only changed in steps that leave it consistent).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The family as last resolved, and how many times it was.
+#[derive(Debug)]
+struct Family {
+    info: FamilyInfo,
+    generation: u64,
+}
+
+/// What the client's clones and its background task share.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    /// Wakes the background task: requests were queued, or the last
+    /// client was dropped.
+    pub(crate) notify: Notify,
+    /// Every [`AsyncClient`] clone is gone: the task ends.
+    pub(crate) gone: AtomicBool,
+    /// Shares of the receive buffer ([`UNIT`] bytes each).
+    permits: Semaphore,
+    total_units: usize,
+    /// The largest datagram the task sends (`SO_SNDBUF` allows it).
+    pub(crate) max_send: usize,
+    port: u32,
+    rcvbuf: usize,
+    family: Mutex<Option<Family>>,
+    netns: Option<Arc<Netns>>,
+}
+
+/// Owned by the clones; its drop (the last clone's) ends the task.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.gone.store(true, Ordering::Release);
+        self.shared.notify.notify_one();
+    }
+}
+
+/// An async client of the `genl_echo` family (feature `tokio`).
+///
+/// The methods are those of the blocking [`Client`](crate::Client), as
+/// `async fn(&self, ..)`, with the same argument and result types. The
+/// client is `Clone + Send + Sync`: clones share one socket, and any
+/// number of tasks may call it at once; their requests are multiplexed by
+/// sequence number and sent in batches. See [the module
+/// documentation](crate::asyncio) for the background task, the memory
+/// bound, cancellation and timeouts.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), genl_echo::Error> {
+/// use genl_echo::AsyncClient;
+///
+/// let client = AsyncClient::connect().await?;
+/// let tasks: Vec<_> = (0..8)
+///     .map(|i| {
+///         let c = client.clone();
+///         tokio::spawn(async move { c.echo(format!("hello {i}").as_bytes()).await })
+///     })
+///     .collect();
+/// for t in tasks {
+///     let reply = t.await.expect("task")?;
+///     println!("{}", String::from_utf8_lossy(&reply.msg));
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AsyncClient {
+    handle: Arc<Handle>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for AsyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.handle.shared;
+        f.debug_struct("AsyncClient")
+            .field("family", &self.family())
+            .field("port", &s.port)
+            .field("rcvbuf", &s.rcvbuf)
+            .field("timeout", &self.timeout)
+            .field("netns", &s.netns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counts of what an [`AsyncClient`]'s socket did, since it connected
+/// (all clones together). [`AsyncClient::io_counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IoCounters {
+    /// Requests sent.
+    pub requests: u64,
+    /// `sendmsg` calls: each carries every request queued since the
+    /// previous one, so `requests / sends` is the mean batch.
+    pub sends: u64,
+    /// `recvmmsg` calls (those that found nothing queued included).
+    pub receives: u64,
+    /// Datagrams received.
+    pub datagrams: u64,
+    /// Replies to requests whose caller had given up (a dropped future,
+    /// a timeout), discarded.
+    pub stale: u64,
+    /// Datagrams not sent by the kernel, dropped.
+    pub foreign: u64,
+    /// Receive buffer overruns (`ENOBUFS`).
+    pub overruns: u64,
+    /// Requests failed with [`Error::ReplyLost`].
+    pub lost: u64,
+}
+
+/// How a request is made and its reply expected.
+struct Call {
+    op: Op,
+    kind: Kind,
+    /// The largest reply datagram expected.
+    reply_len: usize,
+}
+
+impl AsyncClient {
+    /// Opens a socket in the calling thread's network namespace, starts
+    /// the client's background task on the current tokio runtime and
+    /// resolves the `genl_echo` family by name (`CTRL_CMD_GETFAMILY`,
+    /// which lets the kernel autoload an installed module).
+    ///
+    /// Fails with [`Error::NotRegistered`] if the family does not exist,
+    /// and with [`Error::Io`] (`call` `"tokio runtime"`) outside a tokio
+    /// runtime.
+    pub async fn connect() -> Result<AsyncClient, Error> {
+        AsyncClient::connect_in(None).await
+    }
+
+    /// Like [`AsyncClient::connect`], in the network namespace at `path`
+    /// (see [`Client::connect_netns`](crate::Client::connect_netns)). The
+    /// socket is created on a short-lived thread that enters the
+    /// namespace; the calling thread stays where it is.
+    pub async fn connect_netns(path: impl AsRef<Path>) -> Result<AsyncClient, Error> {
+        let ns = Arc::new(Netns::open(path.as_ref())?);
+        AsyncClient::connect_in(Some(ns)).await
+    }
+
+    async fn connect_in(netns: Option<Arc<Netns>>) -> Result<AsyncClient, Error> {
+        let client = AsyncClient::open(netns)?;
+        let info = client.resolve().await?;
+        *lock(&client.handle.shared.family) = Some(Family {
+            info,
+            generation: 0,
+        });
+        Ok(client)
+    }
+
+    /// The socket and the background task, the family not resolved yet.
+    fn open(netns: Option<Arc<Netns>>) -> Result<AsyncClient, Error> {
+        let op = Op::Connect;
+        let rt = tokio::runtime::Handle::try_current()
+            .map_err(|e| Error::io(op, "tokio runtime", std::io::Error::other(e.to_string())))?;
+        let sock = Sock::open_request(netns.as_deref(), DEFAULT_TIMEOUT)?;
+        sock.set_nonblocking()
+            .map_err(|e| Error::io(op, "fcntl O_NONBLOCK", e))?;
+        // Best effort: the kernel caps them without CAP_NET_ADMIN, and the
+        // shares below follow what it granted.
+        let _ = sock.set_buf(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF, SOCKET_BUF);
+        let _ = sock.set_buf(libc::SO_SNDBUFFORCE, libc::SO_SNDBUF, SOCKET_BUF);
+        let rcvbuf = sock
+            .get_int(libc::SO_RCVBUF)
+            .map_err(|e| Error::io(op, "getsockopt SO_RCVBUF", e))?;
+        let sndbuf = sock
+            .get_int(libc::SO_SNDBUF)
+            .map_err(|e| Error::io(op, "getsockopt SO_SNDBUF", e))?;
+        let port = sock.pid();
+        // At least one share for the largest reply, however small the buffer.
+        let total_units = (rcvbuf / UNIT).max(units(reply_truesize(
+            DUMP_DATAGRAM.max(genl_proto::consts::ECHO_REPLY_MAX),
+        )));
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(Requests::new(port, initial_seq()))),
+            notify: Notify::new(),
+            gone: AtomicBool::new(false),
+            permits: Semaphore::new(total_units.min(Semaphore::MAX_PERMITS)),
+            total_units,
+            max_send: sndbuf.saturating_sub(64).clamp(4096, MAX_BATCH_BYTES),
+            port,
+            rcvbuf,
+            family: Mutex::new(None),
+            netns,
+        });
+        // SAFETY: the socket owns its descriptor, which stays open, and
+        // always the same, until the AsyncFd (which owns the socket) is
+        // dropped.
+        let fd =
+            unsafe { AsyncFd::register(sock) }.map_err(|e| Error::io(op, "epoll_ctl", e.into()))?;
+        let slots = (rcvbuf / reply_truesize(64)).clamp(1, MAX_RECV_SLOTS);
+        rt.spawn(super::driver::run(shared.clone(), fd, slots));
+        Ok(AsyncClient {
+            handle: Arc::new(Handle { shared }),
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// What the controller reported about the family when it was last
+    /// resolved (when connecting, or again after a module reload): id,
+    /// version, operations, multicast groups. An owned copy, since a
+    /// reload may change it.
+    pub fn family(&self) -> FamilyInfo {
+        lock(&self.handle.shared.family)
+            .as_ref()
+            .map(|f| f.info.clone())
+            .unwrap_or_else(|| FamilyInfo {
+                id: 0,
+                name: FAMILY_NAME.to_owned(),
+                version: 0,
+                hdrsize: 0,
+                maxattr: 0,
+                ops: Vec::new(),
+                mcast_groups: Vec::new(),
+            })
+    }
+
+    /// The socket's netlink port id.
+    pub fn port_id(&self) -> u32 {
+        self.handle.shared.port
+    }
+
+    /// `SO_RCVBUF` as the kernel set it: the replies of every request in
+    /// flight fit in it.
+    pub fn rcvbuf(&self) -> usize {
+        self.handle.shared.rcvbuf
+    }
+
+    /// Counts of what the socket did, over all clones.
+    pub fn io_counters(&self) -> IoCounters {
+        let st = lock(&self.handle.shared.state);
+        let c = st.core().counters();
+        IoCounters {
+            requests: st.io.requests,
+            sends: st.io.sends,
+            receives: st.io.receives,
+            datagrams: st.io.datagrams,
+            stale: c.stale,
+            foreign: c.foreign,
+            overruns: c.overruns,
+            lost: c.lost,
+        }
+    }
+
+    /// Sets how long each request of this clone (and of clones made from
+    /// it afterwards) waits for its reply: [`Error::Timeout`] after that.
+    /// A zero duration waits forever. 10 s by default.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Echoes `msg` (at most `GENL_ECHO_MSG_MAX` = 65530 bytes, no NUL):
+    /// see [`Client::echo`](crate::Client::echo).
+    pub async fn echo(&self, msg: &[u8]) -> Result<EchoReply, Error> {
+        let call = Call {
+            op: Op::Echo,
+            kind: Kind::Do,
+            reply_len: echo_reply_len(msg.len()),
+        };
+        self.family_call(call, Request::Echo(msg)).await
+    }
+
+    /// Sets the namespace's mode: see [`Client::set_mode`](crate::Client::set_mode).
+    pub async fn set_mode(&self, mode: Mode) -> Result<CaseReply, Error> {
+        self.family_call(small(Op::SetMode), Request::SetCase(mode))
+            .await
+    }
+
+    /// The namespace's current mode.
+    pub async fn get_mode(&self) -> Result<Mode, Error> {
+        self.family_call::<ModeReply>(small(Op::GetMode), Request::GetCase)
+            .await
+            .map(|r| r.mode)
+    }
+
+    /// The namespace's counters and mode.
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        self.family_call(small(Op::Stats), Request::Stats).await
+    }
+
+    /// The family's operations with their attribute policies
+    /// (`CTRL_CMD_GETPOLICY`): see [`Client::policy`](crate::Client::policy).
+    pub async fn policy(&self) -> Result<FamilyPolicy, Error> {
+        let op = Op::Policy;
+        let family = self.family();
+        let call = Call {
+            op,
+            kind: Kind::Dump,
+            reply_len: DUMP_DATAGRAM,
+        };
+        let id = family.id;
+        let answer = self
+            .request(&call, move |out| ctrl::encode_getpolicy(id, None, 0, out))
+            .await?;
+        let mut dump = PolicyDump::default();
+        for payload in dump_payloads(&answer) {
+            let payload = payload.map_err(Error::decode(op))?;
+            dump.add_genl(payload).map_err(Error::decode(op))?;
+        }
+        Ok(FamilyPolicy::new(&family, &dump))
+    }
+
+    /// Resolves the family by name through this client's socket.
+    async fn resolve(&self) -> Result<FamilyInfo, Error> {
+        self.resolve_name(FAMILY_NAME).await
+    }
+
+    /// Resolves family `name` (`CTRL_CMD_GETFAMILY` by name) through this
+    /// client's socket; ENOENT is [`Error::NotRegistered`].
+    pub(crate) async fn resolve_name(&self, name: &str) -> Result<FamilyInfo, Error> {
+        let op = Op::ResolveFamily;
+        let call = Call {
+            op,
+            kind: Kind::Do,
+            reply_len: FAMILY_REPLY,
+        };
+        match self
+            .request(&call, |out| ctrl::encode_getfamily(name, 0, out))
+            .await
+        {
+            Ok(a) => FamilyInfo::from_nlmsg(a.message()).map_err(Error::decode(op)),
+            Err(Error::Kernel { errno, .. }) if errno == libc::ENOENT => {
+                Err(Error::NotRegistered {
+                    family: name.to_owned(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The network namespace the client's sockets are made in, if not the caller's.
+    pub(crate) fn netns(&self) -> Option<&Netns> {
+        self.handle.shared.netns.as_deref()
+    }
+
+    /// Resolves the family again after a request found its id stale,
+    /// unless another request did so since `generation`.
+    async fn reresolve(&self, generation: u64) -> Result<(), Error> {
+        let info = self.resolve().await?;
+        let mut f = lock(&self.handle.shared.family);
+        match f.as_mut() {
+            Some(f) if f.generation == generation => {
+                log::debug!(
+                    "family {FAMILY_NAME} resolved again: id {} -> {}",
+                    f.info.id,
+                    info.id
+                );
+                f.info = info;
+                f.generation += 1;
+            }
+            Some(_) => {}
+            None => {
+                *f = Some(Family {
+                    info,
+                    generation: generation + 1,
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn family_id(&self) -> (u16, u64) {
+        lock(&self.handle.shared.family)
+            .as_ref()
+            .map_or((0, 0), |f| (f.info.id, f.generation))
+    }
+
+    /// A request of the family: sent with the current family id; if the
+    /// kernel says the id is stale, resolved again and retried once.
+    async fn family_call<T: Reply>(&self, call: Call, req: Request<'_>) -> Result<T, Error> {
+        // Checked before anything is queued (encode checks too).
+        req.validate().map_err(|e| Error::encode(call.op, e))?;
+        let (id, generation) = self.family_id();
+        let answer = match self.request(&call, |out| req.encode(id, 0, out)).await {
+            Err(e) if family::after_error(&e, false) == family::Next::Reresolve => {
+                log::debug!(
+                    "{}: family id {id} looks stale ({e}): resolving again",
+                    call.op
+                );
+                self.reresolve(generation).await?;
+                let (id, _) = self.family_id();
+                self.request(&call, |out| req.encode(id, 0, out)).await?
+            }
+            r => r?,
+        };
+        T::from_nlmsg(answer.message()).map_err(Error::decode(call.op))
+    }
+
+    /// Queues one request, encoded by `encode` with sequence number 0, and
+    /// waits for its answer (at most the timeout).
+    async fn request(
+        &self,
+        call: &Call,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<Answer, Error> {
+        let shared = &self.handle.shared;
+        let want = units(reply_truesize(call.reply_len)).min(shared.total_units);
+        let wait = async {
+            let _permit = shared
+                .permits
+                .acquire_many(u32::try_from(want).unwrap_or(u32::MAX))
+                .await
+                .map_err(|_| Error::io(call.op, "async driver", std::io::Error::other("closed")))?;
+            let ticket = lock(&shared.state).enqueue(call.op, call.kind, encode)?;
+            shared.notify.notify_one();
+            Waiting {
+                shared,
+                ticket,
+                done: false,
+            }
+            .await
+        };
+        if self.timeout.is_zero() {
+            return wait.await;
+        }
+        match tokio::time::timeout(self.timeout, wait).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Timeout {
+                op: call.op,
+                after: self.timeout,
+            }),
+        }
+    }
+}
+
+fn small(op: Op) -> Call {
+    Call {
+        op,
+        kind: Kind::Do,
+        reply_len: SMALL_REPLY,
+    }
+}
+
+/// Shares of [`UNIT`] bytes for `bytes`, rounded up.
+fn units(bytes: usize) -> usize {
+    bytes.div_ceil(UNIT).max(1)
+}
+
+fn initial_seq() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(1)
+}
+
+/// A queued or sent request's caller; dropping it cancels the request.
+struct Waiting<'a> {
+    shared: &'a Shared,
+    ticket: u64,
+    done: bool,
+}
+
+impl Future for Waiting<'_> {
+    type Output = Result<Answer, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let r = lock(&self.shared.state).poll(self.ticket, cx.waker());
+        if r.is_ready() {
+            self.done = true;
+        }
+        r
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            lock(&self.shared.state).cancel(self.ticket);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn client_is_send_sync_and_its_futures_are_send() {
+        assert_send_sync::<AsyncClient>();
+        assert_send_sync::<IoCounters>();
+        // The futures of every method can move between runtime threads.
+        #[allow(unused)]
+        fn futures(c: &AsyncClient) {
+            assert_send(&c.echo(b"x"));
+            assert_send(&c.set_mode(Mode::Upper));
+            assert_send(&c.get_mode());
+            assert_send(&c.stats());
+            assert_send(&c.policy());
+            assert_send(&AsyncClient::connect());
+            assert_send(&AsyncClient::connect_netns("/x"));
+            assert_send(&c.subscribe());
+        }
+    }
+
+    #[test]
+    fn shares_round_up() {
+        assert_eq!(units(1), 1);
+        assert_eq!(units(UNIT), 1);
+        assert_eq!(units(UNIT + 1), 2);
+        // A 16-byte echo's reply takes 4 shares; the largest reply fits.
+        assert_eq!(units(reply_truesize(echo_reply_len(16))), 4);
+        assert!(units(reply_truesize(genl_proto::consts::ECHO_REPLY_MAX)) < Semaphore::MAX_PERMITS);
+    }
+
+    // The tests below use the host kernel's generic netlink controller
+    // (nlctrl), which every Linux kernel has: no module needed.
+
+    fn runtime(multi: bool) -> tokio::runtime::Runtime {
+        if multi {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        }
+    }
+
+    /// Many tasks resolving families at once on one client: every answer
+    /// is the one asked for, and concurrent requests share sends.
+    async fn concurrent_lookups(client: AsyncClient, tasks: usize, each: usize) {
+        let mut set = tokio::task::JoinSet::new();
+        for t in 0..tasks {
+            let c = client.clone();
+            set.spawn(async move {
+                for i in 0..each {
+                    // Alternate between two families so a mixed-up answer shows.
+                    let (name, id) = if (t + i) % 2 == 0 {
+                        ("nlctrl", genl_proto::ctrl::GENL_ID_CTRL)
+                    } else {
+                        ("nosuchfamily", 0)
+                    };
+                    match c.resolve_name(name).await {
+                        Ok(f) => assert_eq!((f.name.as_str(), f.id), (name, id)),
+                        Err(Error::NotRegistered { family }) => {
+                            assert_eq!((family.as_str(), id), (name, 0))
+                        }
+                        Err(e) => panic!("{name}: {e}"),
+                    }
+                }
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap();
+        }
+    }
+
+    #[test]
+    fn many_tasks_share_one_socket_and_each_gets_its_answer() {
+        for multi in [false, true] {
+            runtime(multi).block_on(async {
+                let client = AsyncClient::open(None).unwrap();
+                concurrent_lookups(client.clone(), 32, 20).await;
+                let c = client.io_counters();
+                assert_eq!(c.requests, 32 * 20, "{c:?}");
+                assert!(c.sends < c.requests, "batched: {c:?}");
+                assert_eq!(
+                    (c.stale, c.foreign, c.lost, c.overruns),
+                    (0, 0, 0, 0),
+                    "{c:?}"
+                );
+            });
+        }
+    }
+
+    #[test]
+    fn cancelled_and_timed_out_requests_leave_the_client_consistent() {
+        for multi in [false, true] {
+            runtime(multi).block_on(async {
+                let client = AsyncClient::open(None).unwrap();
+                let mut hasty = client.clone();
+                hasty.set_timeout(Duration::from_nanos(1));
+                let mut set = tokio::task::JoinSet::new();
+                for t in 0..16 {
+                    let hasty = hasty.clone();
+                    set.spawn(async move {
+                        for i in 0..50 {
+                            match hasty.resolve_name("nlctrl").await {
+                                Ok(f) => assert_eq!(f.name, "nlctrl"),
+                                Err(Error::Timeout { op, after }) => {
+                                    assert_eq!(
+                                        (op, after),
+                                        (Op::ResolveFamily, Duration::from_nanos(1))
+                                    )
+                                }
+                                Err(e) => panic!("{e}"),
+                            }
+                            // And futures dropped at every point of their life.
+                            let f = hasty.resolve_name("nlctrl");
+                            let _ =
+                                tokio::time::timeout(Duration::from_micros((t * i) % 7), f).await;
+                        }
+                    });
+                }
+                while let Some(r) = set.join_next().await {
+                    r.unwrap();
+                }
+                // Every request after the storm gets its own answer.
+                concurrent_lookups(client.clone(), 8, 10).await;
+                let c = client.io_counters();
+                assert_eq!((c.foreign, c.lost, c.overruns), (0, 0, 0), "{c:?}");
+                // Nothing is left waiting, in the front end or in the core.
+                let st = lock(&client.handle.shared.state);
+                assert_eq!((st.callers(), st.core().in_flight()), (0, 0));
+            });
+        }
+    }
+
+    #[test]
+    fn the_task_ends_with_the_last_clone_and_survives_none() {
+        let rt = runtime(false);
+        let client = rt.block_on(async { AsyncClient::open(None).unwrap() });
+        let shared = client.handle.shared.clone();
+        let other = client.clone();
+        drop(client);
+        assert!(!shared.gone.load(Ordering::Acquire));
+        drop(other);
+        assert!(shared.gone.load(Ordering::Acquire));
+        // The task sees it and ends, dropping its reference.
+        rt.block_on(async {
+            for _ in 0..100 {
+                if Arc::strong_count(&shared) == 1 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("the background task did not end");
+        });
+    }
+
+    #[test]
+    fn requests_fail_instead_of_hanging_once_the_runtime_is_gone() {
+        let client = runtime(false).block_on(async { AsyncClient::open(None).unwrap() });
+        // The runtime (and the task) is gone: a request in another one
+        // fails at once.
+        runtime(false).block_on(async {
+            match client.resolve_name("nlctrl").await {
+                Err(Error::Io { call, .. }) => assert_eq!(call, "async driver"),
+                r => panic!("{r:?}"),
+            }
+        });
+    }
+
+    #[test]
+    fn connect_outside_a_runtime_is_an_error() {
+        let fut = AsyncClient::connect();
+        let mut fut = std::pin::pin!(fut);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(Err(Error::Io { call, .. })) => assert_eq!(call, "tokio runtime"),
+            r => panic!("{r:?}"),
+        }
+    }
+}

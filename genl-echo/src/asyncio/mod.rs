@@ -1,0 +1,61 @@
+//! The async front end (feature `tokio`): [`AsyncClient`] and
+//! [`AsyncSubscription`].
+//!
+//! # How it works
+//!
+//! An [`AsyncClient`] owns one generic netlink socket, shared by all its
+//! clones, and **one background task** (spawned on the current tokio
+//! runtime by [`AsyncClient::connect`]; it ends when the last clone is
+//! dropped). A request future encodes its request into the client's queue
+//! and wakes the task; the task sends every request queued since its last
+//! send in **one** `sendmsg` (several netlink messages in one datagram, as
+//! [`Pipeline`](crate::Pipeline) does), so many tasks calling one client
+//! at once make batches. Generic netlink handles a request inside that
+//! `sendmsg` and queues its reply at once; the task then reads every
+//! queued datagram with `recvmmsg` (without blocking), hands them to the
+//! library's protocol core, which matches each reply to its request by
+//! sequence number and checks it (sender, port, type, lengths), and wakes
+//! the futures whose replies came.
+//!
+//! * **Bounded memory.** A request future first takes its share of the
+//!   receive buffer (a semaphore sized from the socket's `SO_RCVBUF`, one
+//!   share per reply's estimated size, [`reply_truesize`](crate::reply_truesize)),
+//!   so the replies of everything queued and in flight always fit: the
+//!   kernel does not drop them. Futures beyond that wait their turn (first
+//!   come, first served). There is no unbounded queue or channel.
+//! * **Cancellation-safe.** A request future dropped before its reply (a
+//!   `tokio::time::timeout`, a `select!`) is forgotten: not sent at all if
+//!   it was still queued, its reply discarded (and counted as stale) if it
+//!   was sent. A reply is only ever handed to the request whose sequence
+//!   number it carries.
+//! * **Timeouts.** Each request waits at most the client's timeout
+//!   ([`AsyncClient::set_timeout`], 10 s by default), then fails with
+//!   [`Error::Timeout`](crate::Error::Timeout) and is cancelled as above.
+//! * **Lost replies.** If the kernel drops replies anyway (`ENOBUFS`, e.g.
+//!   after `SO_RCVBUF` was lowered from outside), the task reads what is
+//!   queued and every request still unanswered fails with
+//!   [`Error::ReplyLost`](crate::Error::ReplyLost) (the request did run).
+//! * **Module reloads.** A request the kernel refuses with `ENOENT` or
+//!   `EOPNOTSUPP` because the family id went stale makes the client
+//!   resolve the family again once and retry it;
+//!   [`Error::NotRegistered`](crate::Error::NotRegistered) if the family
+//!   is gone.
+//!
+//! An [`AsyncSubscription`] has a socket of its own and **no task**: it is
+//! read when the stream is polled, so a slow consumer only delays its own
+//! events (and gets [`Event::Overrun`](crate::Event::Overrun) if the kernel
+//! drops some), never the client's replies.
+//!
+//! The runtime must have I/O and time enabled (`#[tokio::main]`, or
+//! `Builder::enable_all()`), as for tokio's own sockets. Either runtime
+//! flavour works; nothing blocks a runtime thread except `connect_netns`
+//! (and `subscribe` of a client connected with it), which create their
+//! sockets on a short-lived thread that enters the namespace.
+
+mod client;
+mod driver;
+mod state;
+mod subscription;
+
+pub use client::{AsyncClient, IoCounters};
+pub use subscription::AsyncSubscription;

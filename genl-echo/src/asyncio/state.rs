@@ -1,0 +1,602 @@
+//! The bookkeeping of an [`AsyncClient`](super::AsyncClient)'s requests,
+//! without I/O: the queue of requests waiting to be sent, which caller
+//! (ticket) waits for which sequence number, and the wakers to call. Every
+//! protocol decision (sequence numbers, reply matching, stale replies,
+//! lost replies) is the core's ([`Requests`]); this only connects it to
+//! futures.
+//!
+//! A request is encoded when its future is first polled, into the queue
+//! (with sequence number 0); the driver starts it in the core and gives it
+//! its sequence number only when it takes the queue to send it. So a
+//! request the core knows about has been sent (or is being sent), and the
+//! core's "every request still waiting after an overrun lost its reply"
+//! never hits a request that had not been sent; a request cancelled while
+//! still queued is never sent at all.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::task::{Poll, Waker};
+
+use genl_proto::error::EncodeError;
+use genl_proto::netlink;
+
+use crate::core::requests::{Answer, Kind, Requests};
+use crate::core::Datagram;
+use crate::error::{Error, Op};
+
+/// Why the driver stopped (every request still waiting fails with it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Closed {
+    /// A system call on the socket failed for good.
+    Io {
+        call: &'static str,
+        errno: Option<i32>,
+    },
+    /// The background task was dropped (its runtime shut down).
+    Stopped,
+}
+
+impl Closed {
+    fn error(self, op: Op) -> Error {
+        match self {
+            Closed::Io { call, errno } => Error::io(
+                op,
+                call,
+                errno.map_or_else(
+                    || io::Error::other("the socket failed"),
+                    io::Error::from_raw_os_error,
+                ),
+            ),
+            Closed::Stopped => Error::io(
+                op,
+                "async driver",
+                io::Error::other(
+                    "the client's background task is gone (the runtime it was connected in \
+                     shut down)",
+                ),
+            ),
+        }
+    }
+}
+
+/// A request encoded and waiting in the queue.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    ticket: u64,
+    op: Op,
+    kind: Kind,
+    start: usize,
+    len: usize,
+}
+
+/// One caller waiting.
+#[derive(Debug)]
+struct Ticket {
+    op: Op,
+    /// Set when the driver has started (sent) the request.
+    seq: Option<u32>,
+    waker: Option<Waker>,
+    /// The send failed: nothing ran.
+    failed: Option<Error>,
+}
+
+/// What a driver's receive pass saw, for the client's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Io {
+    pub(crate) requests: u64,
+    pub(crate) sends: u64,
+    pub(crate) receives: u64,
+    pub(crate) datagrams: u64,
+}
+
+/// The shared state of one client: the core's request table and the
+/// futures waiting on it.
+#[derive(Debug)]
+pub(crate) struct State {
+    core: Requests,
+    queue: Vec<u8>,
+    queued: VecDeque<Queued>,
+    tickets: HashMap<u64, Ticket>,
+    next_ticket: u64,
+    closed: Option<Closed>,
+    pub(crate) io: Io,
+}
+
+impl State {
+    pub(crate) fn new(core: Requests) -> State {
+        State {
+            core,
+            queue: Vec::new(),
+            queued: VecDeque::new(),
+            tickets: HashMap::new(),
+            next_ticket: 0,
+            closed: None,
+            io: Io::default(),
+        }
+    }
+
+    pub(crate) fn core(&self) -> &Requests {
+        &self.core
+    }
+
+    /// Queues request `op`, encoded by `encode(out)` with sequence number 0
+    /// (the driver writes the real one). Returns the caller's ticket.
+    pub(crate) fn enqueue(
+        &mut self,
+        op: Op,
+        kind: Kind,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<u64, Error> {
+        if let Some(c) = self.closed {
+            return Err(c.error(op));
+        }
+        let start = self.queue.len();
+        if let Err(e) = encode(&mut self.queue) {
+            self.queue.truncate(start);
+            return Err(Error::encode(op, e));
+        }
+        let ticket = self.next_ticket;
+        self.next_ticket = self.next_ticket.wrapping_add(1);
+        self.queued.push_back(Queued {
+            ticket,
+            op,
+            kind,
+            start,
+            len: self.queue.len() - start,
+        });
+        self.tickets.insert(
+            ticket,
+            Ticket {
+                op,
+                seq: None,
+                waker: None,
+                failed: None,
+            },
+        );
+        Ok(ticket)
+    }
+
+    /// Whether requests wait to be sent.
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.queued.is_empty()
+    }
+
+    /// Whether a request that was sent still waits for its reply.
+    pub(crate) fn awaiting_replies(&self) -> bool {
+        self.core.in_flight() > 0
+    }
+
+    /// Takes the queued requests still wanted into `tx` (in queue order,
+    /// as many as fit in `max_bytes`, at least one), starting each in the
+    /// core, which gives it its sequence number. Their tickets and
+    /// sequence numbers are put in `sent`. Returns how many.
+    pub(crate) fn take_batch(
+        &mut self,
+        tx: &mut Vec<u8>,
+        sent: &mut Vec<(u64, u32)>,
+        max_bytes: usize,
+    ) -> usize {
+        tx.clear();
+        sent.clear();
+        while let Some(&q) = self.queued.front() {
+            if !tx.is_empty() && tx.len().saturating_add(q.len) > max_bytes {
+                break;
+            }
+            self.queued.pop_front();
+            let Some(t) = self.tickets.get_mut(&q.ticket) else {
+                continue; // cancelled before it was sent
+            };
+            let bytes = self.queue.get(q.start..q.start + q.len).unwrap_or_default();
+            let started = self.core.start(q.op, q.kind, tx, |seq, out| {
+                let at = out.len();
+                out.extend_from_slice(bytes);
+                if let Some(s) = out.get_mut(at + 8..at + 12) {
+                    s.copy_from_slice(&seq.to_ne_bytes());
+                }
+                Ok(())
+            });
+            match started {
+                Ok(seq) => {
+                    t.seq = Some(seq);
+                    sent.push((q.ticket, seq));
+                }
+                Err(e) => {
+                    t.failed = Some(e);
+                    if let Some(w) = t.waker.take() {
+                        w.wake();
+                    }
+                }
+            }
+        }
+        if self.queued.is_empty() {
+            self.queue.clear();
+        }
+        self.io.requests += sent.len() as u64;
+        sent.len()
+    }
+
+    /// The send of the batch `sent` failed with `e`: none of it ran.
+    pub(crate) fn send_failed(
+        &mut self,
+        sent: &[(u64, u32)],
+        e: &io::Error,
+        wake: &mut Vec<Waker>,
+    ) {
+        for &(ticket, seq) in sent {
+            self.core.cancel(seq);
+            if let Some(t) = self.tickets.get_mut(&ticket) {
+                t.seq = None;
+                let source = e.raw_os_error().map_or_else(
+                    || io::Error::new(e.kind(), e.to_string()),
+                    io::Error::from_raw_os_error,
+                );
+                t.failed = Some(Error::io(t.op, "sendmsg", source));
+                wake.extend(t.waker.take());
+            }
+        }
+    }
+
+    /// Feeds one received datagram to the core.
+    pub(crate) fn on_datagram(&mut self, d: Datagram<'_>) {
+        self.io.datagrams += 1;
+        self.core.on_datagram(d);
+    }
+
+    /// `ENOBUFS` on the socket: replies were dropped.
+    pub(crate) fn on_overrun(&mut self) {
+        self.core.on_overrun();
+    }
+
+    /// The socket was read until `EAGAIN` after an overrun.
+    pub(crate) fn on_drained(&mut self) {
+        self.core.on_drained();
+    }
+
+    /// Moves the wakers of every caller whose request is answered into `wake`.
+    pub(crate) fn collect_ready(&mut self, wake: &mut Vec<Waker>) {
+        for t in self.tickets.values_mut() {
+            if let (Some(seq), Some(_)) = (t.seq, t.waker.as_ref()) {
+                if !self.core.waiting(seq) {
+                    wake.extend(t.waker.take());
+                }
+            }
+        }
+    }
+
+    /// The driver stopped: every caller fails with `why` from now on.
+    pub(crate) fn close(&mut self, why: Closed, wake: &mut Vec<Waker>) {
+        if self.closed.is_none() {
+            self.closed = Some(why);
+        }
+        for t in self.tickets.values_mut() {
+            wake.extend(t.waker.take());
+        }
+    }
+
+    /// The answer for `ticket` if there is one; else registers `waker`.
+    pub(crate) fn poll(&mut self, ticket: u64, waker: &Waker) -> Poll<Result<Answer, Error>> {
+        let Some(t) = self.tickets.get_mut(&ticket) else {
+            // Not reachable through the futures (a ticket is polled until it
+            // is done); an answer, not a panic, if it ever is.
+            return Poll::Ready(Err(Closed::Stopped.error(Op::Connect)));
+        };
+        if let Some(e) = t.failed.take() {
+            self.tickets.remove(&ticket);
+            return Poll::Ready(Err(e));
+        }
+        if let Some(seq) = t.seq {
+            if let Some(r) = self.core.take(seq) {
+                self.tickets.remove(&ticket);
+                return Poll::Ready(r);
+            }
+        }
+        if let Some(c) = self.closed {
+            let op = t.op;
+            if let Some(seq) = t.seq {
+                self.core.cancel(seq);
+            }
+            self.tickets.remove(&ticket);
+            return Poll::Ready(Err(c.error(op)));
+        }
+        match &mut t.waker {
+            Some(w) if w.will_wake(waker) => {}
+            w => *w = Some(waker.clone()),
+        }
+        Poll::Pending
+    }
+
+    /// The caller of `ticket` gave up (a dropped future, a timeout): a
+    /// request not sent yet never will be; the reply of one sent is
+    /// discarded when it comes (the core counts it as stale).
+    pub(crate) fn cancel(&mut self, ticket: u64) {
+        if let Some(t) = self.tickets.remove(&ticket) {
+            if let Some(seq) = t.seq {
+                self.core.cancel(seq);
+            }
+        }
+    }
+
+    /// Callers waiting (queued or sent).
+    #[cfg(test)]
+    pub(crate) fn callers(&self) -> usize {
+        self.tickets.len()
+    }
+}
+
+/// The messages of a dump answer, each as its genl payload.
+pub(crate) fn dump_payloads(
+    a: &Answer,
+) -> impl Iterator<Item = Result<&[u8], genl_proto::DecodeError>> {
+    a.messages
+        .iter()
+        .map(|m| netlink::parse_message(m).map(|m| m.payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    use genl_proto::{Mode, Request};
+
+    use super::*;
+    use crate::core::testutil::{echo_reply, error_reply, FAM, PID};
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count::default());
+        (c.clone(), Waker::from(c))
+    }
+
+    fn state() -> State {
+        State::new(Requests::new(PID, 1000))
+    }
+
+    fn echo(st: &mut State, msg: &[u8]) -> u64 {
+        st.enqueue(Op::Echo, Kind::Do, |out| {
+            Request::Echo(msg).encode(FAM, 0, out)
+        })
+        .unwrap()
+    }
+
+    fn kernel(bytes: &[u8]) -> Datagram<'_> {
+        Datagram {
+            sender: 0,
+            bytes,
+            len: bytes.len(),
+        }
+    }
+
+    /// The echoed message of an answer.
+    fn echoed(r: Poll<Result<Answer, Error>>) -> Vec<u8> {
+        match r {
+            Poll::Ready(Ok(a)) => genl_proto::EchoReply::from_nlmsg(a.message()).unwrap().msg,
+            r => panic!("{r:?}"),
+        }
+    }
+
+    fn take(st: &mut State) -> (Vec<u8>, Vec<(u64, u32)>) {
+        let (mut tx, mut sent) = (Vec::new(), Vec::new());
+        st.take_batch(&mut tx, &mut sent, usize::MAX);
+        (tx, sent)
+    }
+
+    use genl_proto::message::Reply as _;
+
+    #[test]
+    fn queued_requests_go_out_together_and_each_gets_its_own_reply() {
+        let mut st = state();
+        let (count, w) = waker();
+        let t: Vec<u64> = [b"aa", b"bb", b"cc"]
+            .iter()
+            .map(|m| echo(&mut st, *m))
+            .collect();
+        for &t in &t {
+            assert!(st.poll(t, &w).is_pending());
+        }
+        assert!(st.has_queued() && !st.awaiting_replies());
+        let (tx, sent) = take(&mut st);
+        assert_eq!(sent.len(), 3);
+        assert!(!st.has_queued() && st.awaiting_replies());
+        // One datagram of three messages, sequence numbers written in.
+        let seqs: Vec<u32> = genl_proto::netlink::messages(&tx)
+            .map(|m| m.unwrap().seq)
+            .collect();
+        assert_eq!(seqs, sent.iter().map(|s| s.1).collect::<Vec<_>>());
+        assert_eq!(seqs, [1001, 1002, 1003]);
+        // Replies out of order, in one datagram: each goes to its own caller.
+        let mut d = echo_reply(FAM, 1003, PID, b"CC", 1);
+        d.extend(echo_reply(FAM, 1001, PID, b"AA", 1));
+        st.on_datagram(kernel(&d));
+        let mut wake = Vec::new();
+        st.collect_ready(&mut wake);
+        assert_eq!(wake.len(), 2);
+        wake.into_iter().for_each(Waker::wake);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(echoed(st.poll(t[2], &w)), b"CC");
+        assert_eq!(echoed(st.poll(t[0], &w)), b"AA");
+        assert!(st.poll(t[1], &w).is_pending());
+        st.on_datagram(kernel(&echo_reply(FAM, 1002, PID, b"BB", 1)));
+        assert_eq!(echoed(st.poll(t[1], &w)), b"BB");
+        assert_eq!(st.callers(), 0);
+        assert!(!st.awaiting_replies());
+        assert_eq!(st.io.requests, 3);
+    }
+
+    #[test]
+    fn a_request_cancelled_while_queued_is_never_sent() {
+        let mut st = state();
+        let a = echo(&mut st, b"a");
+        let b = echo(&mut st, b"b");
+        st.cancel(a);
+        let (tx, sent) = take(&mut st);
+        assert_eq!(sent, [(b, 1001)]);
+        assert_eq!(genl_proto::netlink::messages(&tx).count(), 1);
+        assert_eq!(st.callers(), 1);
+    }
+
+    #[test]
+    fn a_cancelled_requests_reply_is_discarded_never_handed_on() {
+        let mut st = state();
+        let (_, w) = waker();
+        let a = echo(&mut st, b"first");
+        let _ = take(&mut st);
+        st.cancel(a); // e.g. its timeout expired
+                      // The next request, and the late reply of the first.
+        let b = echo(&mut st, b"second");
+        assert!(st.poll(b, &w).is_pending());
+        let (_, sent) = take(&mut st);
+        assert_eq!(sent, [(b, 1002)]);
+        st.on_datagram(kernel(&echo_reply(FAM, 1001, PID, b"first", 0)));
+        assert!(
+            st.poll(b, &w).is_pending(),
+            "never the other request's reply"
+        );
+        assert_eq!(st.core().counters().stale, 1);
+        st.on_datagram(kernel(&echo_reply(FAM, 1002, PID, b"second", 0)));
+        assert_eq!(echoed(st.poll(b, &w)), b"second");
+    }
+
+    #[test]
+    fn replies_from_a_process_are_dropped() {
+        let mut st = state();
+        let (_, w) = waker();
+        let a = echo(&mut st, b"x");
+        let _ = take(&mut st);
+        let forged = echo_reply(FAM, 1001, PID, b"forged", 0);
+        st.on_datagram(Datagram {
+            sender: 4242,
+            bytes: &forged,
+            len: forged.len(),
+        });
+        assert!(st.poll(a, &w).is_pending());
+        assert_eq!(st.core().counters().foreign, 1);
+        st.on_datagram(kernel(&echo_reply(FAM, 1001, PID, b"x", 0)));
+        assert_eq!(echoed(st.poll(a, &w)), b"x");
+    }
+
+    #[test]
+    fn an_overrun_fails_the_sent_requests_not_the_queued_ones() {
+        let mut st = state();
+        let (count, w) = waker();
+        let a = echo(&mut st, b"a");
+        let b = echo(&mut st, b"b");
+        let _ = take(&mut st);
+        for t in [a, b] {
+            assert!(st.poll(t, &w).is_pending());
+        }
+        // Queued during the drain: not sent yet, so not lost.
+        let c = echo(&mut st, b"c");
+        assert!(st.poll(c, &w).is_pending());
+        st.on_datagram(kernel(&echo_reply(FAM, 1001, PID, b"a", 0)));
+        st.on_overrun();
+        st.on_drained();
+        let mut wake = Vec::new();
+        st.collect_ready(&mut wake);
+        assert_eq!(wake.len(), 2);
+        assert_eq!(echoed(st.poll(a, &w)), b"a");
+        match st.poll(b, &w) {
+            Poll::Ready(Err(Error::ReplyLost { op: Op::Echo })) => {}
+            r => panic!("{r:?}"),
+        }
+        assert!(st.poll(c, &w).is_pending());
+        let (_, sent) = take(&mut st);
+        assert_eq!(sent, [(c, 1003)]);
+        assert_eq!(st.core().counters().lost, 1);
+        drop(wake);
+        let _ = count;
+    }
+
+    #[test]
+    fn kernel_errors_reach_their_request() {
+        let mut st = state();
+        let (_, w) = waker();
+        let t = st
+            .enqueue(Op::SetMode, Kind::Do, |out| {
+                Request::SetCase(Mode::Upper).encode(FAM, 0, out)
+            })
+            .unwrap();
+        let _ = take(&mut st);
+        st.on_datagram(kernel(&error_reply(1001, PID, libc::EPERM, Some("no"))));
+        match st.poll(t, &w) {
+            Poll::Ready(Err(Error::PermissionDenied {
+                op: Op::SetMode, ..
+            })) => {}
+            r => panic!("{r:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_send_fails_its_requests_and_close_fails_the_rest() {
+        let mut st = state();
+        let (_, w) = waker();
+        let a = echo(&mut st, b"a");
+        assert!(st.poll(a, &w).is_pending());
+        let (_, sent) = take(&mut st);
+        let mut wake = Vec::new();
+        st.send_failed(
+            &sent,
+            &io::Error::from_raw_os_error(libc::ENOMEM),
+            &mut wake,
+        );
+        assert_eq!(wake.len(), 1);
+        match st.poll(a, &w) {
+            Poll::Ready(Err(
+                e @ Error::Io {
+                    call: "sendmsg", ..
+                },
+            )) => {
+                assert_eq!(e.errno(), Some(libc::ENOMEM))
+            }
+            r => panic!("{r:?}"),
+        }
+        assert!(!st.awaiting_replies());
+        let b = echo(&mut st, b"b");
+        assert!(st.poll(b, &w).is_pending());
+        let mut wake = Vec::new();
+        st.close(Closed::Stopped, &mut wake);
+        assert_eq!(wake.len(), 1);
+        assert!(matches!(st.poll(b, &w), Poll::Ready(Err(Error::Io { .. }))));
+        assert!(matches!(
+            st.enqueue(Op::Echo, Kind::Do, |_| Ok(())),
+            Err(Error::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn a_batch_stops_at_the_datagram_limit_and_bad_requests_queue_nothing() {
+        let mut st = state();
+        let len = {
+            let mut b = Vec::new();
+            Request::Echo(b"0123456789").encode(FAM, 0, &mut b).unwrap();
+            b.len()
+        };
+        for _ in 0..5 {
+            echo(&mut st, b"0123456789");
+        }
+        let (mut tx, mut sent) = (Vec::new(), Vec::new());
+        assert_eq!(st.take_batch(&mut tx, &mut sent, 2 * len + 1), 2);
+        assert_eq!(tx.len(), 2 * len);
+        // At least one, whatever the limit.
+        assert_eq!(st.take_batch(&mut tx, &mut sent, 1), 1);
+        assert_eq!(st.take_batch(&mut tx, &mut sent, usize::MAX), 2);
+        assert!(!st.has_queued());
+        let e = st
+            .enqueue(Op::Echo, Kind::Do, |out| {
+                Request::Echo(b"a\0b").encode(FAM, 0, out)
+            })
+            .unwrap_err();
+        assert!(matches!(e, Error::MsgHasNul { offset: 1 }), "{e:?}");
+        assert!(!st.has_queued());
+    }
+}
