@@ -446,7 +446,7 @@ async fn next_item(sub: &mut AsyncSubscription) -> Option<Result<Event, Error>> 
 }
 
 /// `serve` on an AsyncClient and AsyncSubscription (same protocol). The
-/// hammer is 8 tasks on clones of the client.
+/// hammer is 4 tasks on clones of the client.
 fn async_serve(rcvbuf: Option<usize>) -> Result<(), Error> {
     let rt = runtime();
     let client = rt.block_on(AsyncClient::connect())?;
@@ -500,7 +500,7 @@ fn async_serve(rcvbuf: Option<usize>) -> Result<(), Error> {
                 .block_on(client.set_mode(mode(arg)))
                 .map(|r| format!("set mode={} previous={}", r.mode, r.previous)),
             "hammer-start" => {
-                for t in 0..8 {
+                for t in 0..4 {
                     let (h, c) = (Arc::clone(&hammer), client.clone());
                     tasks.push(rt.spawn(async move {
                         let mut i = 0u64;

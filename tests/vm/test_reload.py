@@ -31,7 +31,7 @@ def resolve():
 
 def test_reload_under_blocking_and_async_clients(raw):
     """Both front ends at once, each with a client, a hammer (a loop of
-    checked echoes: one thread, or 8 tasks) and a subscription whose
+    checked echoes: one thread, or 4 tasks) and a subscription whose
     consumer resyncs with get_mode on FamilyAdded."""
     procs = [Serve("serve"), Serve("async-serve")]
     try:
