@@ -17,6 +17,10 @@ fn main() -> Result<(), Error> {
         match item? {
             Event::ModeChanged(e) => println!("mode {} -> {}", e.previous, e.mode),
             Event::Overrun => println!("overrun: events were lost"),
+            Event::FamilyRemoved => println!("family removed (module unloaded)"),
+            Event::FamilyAdded { id, version } => {
+                println!("family back: id {id}, version {version}")
+            }
             _ => println!("unknown event"),
         }
         if count.is_some_and(|c| seen + 1 >= c) {

@@ -12,7 +12,9 @@
 //!   another network namespace;
 //! * [`Subscription`] ([`Client::subscribe`]): the `events` group as an
 //!   iterator of `Result<Event, Error>`, where a receive buffer overrun is
-//!   an item of its own ([`Event::Overrun`]);
+//!   an item of its own ([`Event::Overrun`]), and so are the family going
+//!   away and coming back ([`Event::FamilyRemoved`],
+//!   [`Event::FamilyAdded`]);
 //! * [`Pipeline`] ([`Client::pipeline`], [`Client::echo_batch`]): many
 //!   requests in one `send`, replies drained with `recvmmsg`, every reply
 //!   matched by sequence number and checked, lost replies counted;
@@ -24,6 +26,38 @@
 //! (docs/neli.md in the repository lists the neli defects this avoids).
 //! With the `serde` feature, replies, events and [`FamilyPolicy`]
 //! implement `Serialize`.
+//!
+//! # What a long-running program can rely on
+//!
+//! * **One reply per request, its own.** Replies are matched by sequence
+//!   number; a reply that arrives after its request was given up on (a
+//!   timeout, an abandoned or failed batch) is skipped and counted
+//!   ([`BatchOutcome::stale`] for a [`Pipeline`]), never handed to another
+//!   request. A receive buffer overrun on a request socket fails only the
+//!   requests whose reply the kernel dropped ([`Error::ReplyLost`]: such a
+//!   request did run); an overrun left over from earlier replies is not
+//!   charged to the next request.
+//! * **Only the kernel is heard.** Every datagram's sender address is read;
+//!   anything not from the kernel (port id 0) is dropped and logged at
+//!   debug level, on every socket, whatever its headers say.
+//! * **Events in order.** A [`Subscription`] yields events in the order the
+//!   kernel sent them. The kernel reports a receive buffer overrun before
+//!   the events still queued, which are older than the loss: the
+//!   subscription first yields those, then [`Event::Overrun`], so a program
+//!   that re-reads the mode on `Overrun` and applies the events after it
+//!   ends in the right mode.
+//! * **Module reloads.** A subscription also follows the controller's
+//!   `notify` group: it yields [`Event::FamilyRemoved`] when the module is
+//!   unloaded and [`Event::FamilyAdded`] when a family of the same name is
+//!   registered again, after joining the new family's `events` group; the
+//!   new family's events follow. A [`Client`] whose family id went stale
+//!   (generic netlink answers `ENOENT` or `EOPNOTSUPP` for it) resolves the
+//!   family by name again and retries the request once; if the family is
+//!   not back, [`Error::NotRegistered`].
+//! * **No panic, no unbounded memory** from any argument or reply.
+//!
+//! The matching, checking and ordering logic is one sans-IO core inside the
+//! crate (no system call, clock or thread), which the front ends drive.
 //!
 //! # Example
 //!

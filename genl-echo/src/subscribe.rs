@@ -44,6 +44,37 @@ pub enum Event {
     },
 }
 
+/// With the `serde` feature an event serializes as one JSON object:
+/// `{"event":"mode","mode":..,"previous":..}`, `{"event":"overrun"}`,
+/// `{"event":"family_removed"}`, `{"event":"family_added","id":N,"version":V}`
+/// (what `nlctl monitor` prints).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self {
+            Event::ModeChanged(ev) => ev.serialize(ser),
+            Event::Overrun => {
+                let mut s = ser.serialize_struct("Event", 1)?;
+                s.serialize_field("event", "overrun")?;
+                s.end()
+            }
+            Event::FamilyRemoved => {
+                let mut s = ser.serialize_struct("Event", 1)?;
+                s.serialize_field("event", "family_removed")?;
+                s.end()
+            }
+            Event::FamilyAdded { id, version } => {
+                let mut s = ser.serialize_struct("Event", 3)?;
+                s.serialize_field("event", "family_added")?;
+                s.serialize_field("id", id)?;
+                s.serialize_field("version", version)?;
+                s.end()
+            }
+        }
+    }
+}
+
 /// A socket joined to the `events` group of `genl_echo` and to the
 /// controller's `notify` group, in the namespace of the [`Client`] that
 /// opened it. Iterating blocks until the next item.
@@ -206,5 +237,29 @@ impl Iterator for Subscription {
 impl AsRawFd for Subscription {
     fn as_raw_fd(&self) -> RawFd {
         self.sock.as_raw_fd()
+    }
+}
+
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
+    use genl_proto::Mode;
+
+    #[test]
+    fn json_lines() {
+        let j = |e: Event| serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            j(Event::ModeChanged(CaseEvent {
+                mode: Mode::Upper,
+                previous: Mode::None
+            })),
+            r#"{"event":"mode","mode":"upper","previous":"none"}"#
+        );
+        assert_eq!(j(Event::Overrun), r#"{"event":"overrun"}"#);
+        assert_eq!(j(Event::FamilyRemoved), r#"{"event":"family_removed"}"#);
+        assert_eq!(
+            j(Event::FamilyAdded { id: 33, version: 1 }),
+            r#"{"event":"family_added","id":33,"version":1}"#
+        );
     }
 }

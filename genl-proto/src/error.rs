@@ -3,6 +3,7 @@
 /// Why bytes could not be decoded. Every variant is a plain description of
 /// the bytes; none of them comes from a panic.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// The buffer ends before a fixed-size header does.
     #[error("{what} truncated: need {need} bytes, have {have}")]
@@ -59,14 +60,6 @@ pub enum DecodeError {
     /// A string attribute that must be UTF-8 is not.
     #[error("attribute {0}: string is not valid UTF-8")]
     NotUtf8(&'static str),
-    /// A mode attribute carries a value this crate does not know.
-    #[error("attribute {attr}: unknown mode {value}")]
-    UnknownMode {
-        /// Attribute name.
-        attr: &'static str,
-        /// The value.
-        value: u32,
-    },
     /// A message of an unexpected netlink type.
     #[error("unexpected netlink message type {0:#x}")]
     UnexpectedType(u16),
@@ -85,6 +78,7 @@ pub enum DecodeError {
 
 /// Why a request could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The message is longer than [`crate::consts::MSG_MAX`].
     #[error("message too long: {len} bytes, the limit is {max} bytes (GENL_ECHO_MSG_MAX)")]
@@ -108,7 +102,4 @@ pub enum EncodeError {
         /// Its length.
         len: usize,
     },
-    /// neli could not build or serialize the message.
-    #[error("neli: {0}")]
-    Neli(String),
 }

@@ -17,19 +17,24 @@ pub const MCGRP_EVENTS: &str = "events";
 pub const MSG_MAX: usize = 65530;
 
 /// `enum genl_echo_mode`: How ECHO converts ASCII letters. Bytes >= 0x80 never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(u32)]
+///
+/// A wire value this crate does not know (from a newer module) is
+/// [`Mode::Unknown`]: it decodes, compares and prints (as its number).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Mode {
     /// `GENL_ECHO_MODE_NONE`: Return the message unchanged. The mode at load.
-    None = 0,
+    None,
     /// `GENL_ECHO_MODE_UPPER`: Convert a-z to A-Z.
-    Upper = 1,
+    Upper,
     /// `GENL_ECHO_MODE_LOWER`: Convert A-Z to a-z.
-    Lower = 2,
+    Lower,
+    /// A value this crate does not know; never one of the values above.
+    Unknown(u32),
 }
 
 impl Mode {
-    /// Every value, in value order.
+    /// Every known value, in value order.
     pub const ALL: [Mode; 3] = [
         Mode::None,
         Mode::Upper,
@@ -38,25 +43,37 @@ impl Mode {
     /// `GENL_ECHO_MODE_MAX`.
     pub const MAX: u32 = 2;
 
-    /// The spec's name, used on the command line and in JSON.
-    pub const fn as_str(self) -> &'static str {
+    /// The wire value.
+    pub const fn value(self) -> u32 {
         match self {
+            Mode::None => 0,
+            Mode::Upper => 1,
+            Mode::Lower => 2,
+            Mode::Unknown(v) => v,
+        }
+    }
+
+    /// The spec's name, used on the command line and in JSON; `None` for an unknown value.
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self {
             Mode::None => "none",
             Mode::Upper => "upper",
             Mode::Lower => "lower",
-        }
+            Mode::Unknown(_) => return None,
+        })
     }
 
-    /// The C enumerator's name in the UAPI header.
-    pub const fn c_name(self) -> &'static str {
-        match self {
+    /// The C enumerator's name in the UAPI header; `None` for an unknown value.
+    pub const fn c_name(self) -> Option<&'static str> {
+        Some(match self {
             Mode::None => "GENL_ECHO_MODE_NONE",
             Mode::Upper => "GENL_ECHO_MODE_UPPER",
             Mode::Lower => "GENL_ECHO_MODE_LOWER",
-        }
+            Mode::Unknown(_) => return None,
+        })
     }
 
-    /// The value with wire value `v`, if there is one.
+    /// The known value with wire value `v`, if there is one.
     pub const fn from_value(v: u32) -> Option<Mode> {
         match v {
             0 => Some(Mode::None),
@@ -64,6 +81,40 @@ impl Mode {
             2 => Some(Mode::Lower),
             _ => None,
         }
+    }
+
+    /// The value with wire value `v`: a known one, else [`Mode::Unknown`].
+    pub const fn from_wire(v: u32) -> Mode {
+        match Mode::from_value(v) {
+            Some(m) => m,
+            None => Mode::Unknown(v),
+        }
+    }
+}
+
+impl PartialEq for Mode {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl Eq for Mode {}
+
+impl core::hash::Hash for Mode {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.value().hash(state);
+    }
+}
+
+impl PartialOrd for Mode {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Mode {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.value().cmp(&other.value())
     }
 }
 

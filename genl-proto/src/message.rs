@@ -164,9 +164,10 @@ fn walk<'a>(
     Ok(())
 }
 
+/// A mode attribute: any value decodes (one this crate does not know is
+/// [`Mode::Unknown`]).
 fn get_mode(attr: &'static str, p: &[u8]) -> Result<Mode, DecodeError> {
-    let v = nla::get_u32(attr, p)?;
-    Mode::from_value(v).ok_or(DecodeError::UnknownMode { attr, value: v })
+    nla::get_u32(attr, p).map(Mode::from_wire)
 }
 
 fn need<T>(v: Option<T>, attr: &'static str) -> Result<T, DecodeError> {

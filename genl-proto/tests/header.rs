@@ -137,7 +137,7 @@ fn rust_constants_equal_uapi_header() {
 
     let modes: Vec<(&str, i64)> = Mode::ALL
         .iter()
-        .map(|m| (m.c_name(), i64::from(m.value())))
+        .map(|m| (m.c_name().unwrap(), i64::from(m.value())))
         .collect();
     check_enum(
         &ints,

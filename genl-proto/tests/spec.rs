@@ -76,7 +76,7 @@ fn spec_matches_rust() {
     let modes = values(list(&mode["entries"], "mode entries"), 0);
     let want: Vec<(String, i64)> = Mode::ALL
         .iter()
-        .map(|m| (m.as_str().to_owned(), i64::from(m.value())))
+        .map(|m| (m.name().unwrap().to_owned(), i64::from(m.value())))
         .collect();
     let got: Vec<(String, i64)> = modes.iter().map(|(n, v, _)| (n.clone(), *v)).collect();
     assert_eq!(got, want, "mode entries");

@@ -103,10 +103,13 @@ pub enum Command {
     /// Print mode change events as they happen, one JSON object per line.
     ///
     /// Each event is {"event":"mode","mode":"...","previous":"..."}. If the
-    /// socket buffer overflows, {"event":"overrun"} is printed, a warning
-    /// goes to standard error and listening goes on. SIGINT and SIGTERM end
-    /// the command with status 0. Lines are always compact (--pretty does
-    /// not apply) and flushed one by one.
+    /// socket buffer overflows, {"event":"overrun"} is printed after the
+    /// events that were still queued, a warning goes to standard error and
+    /// listening goes on. When the module is unloaded,
+    /// {"event":"family_removed"} is printed; when it is loaded again,
+    /// {"event":"family_added","id":N,"version":V}, and its events follow.
+    /// SIGINT and SIGTERM end the command with status 0. Lines are always
+    /// compact (--pretty does not apply) and flushed one by one.
     Monitor {
         /// Exit (status 0) after N mode events.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

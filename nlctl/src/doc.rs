@@ -28,7 +28,8 @@ const fn k(name: &'static str, ty: &'static str, meaning: &'static str) -> Key {
     Key { name, ty, meaning }
 }
 
-const MODE: &str = "string: \"none\", \"upper\" or \"lower\"";
+const MODE: &str =
+    "string: \"none\", \"upper\" or \"lower\" (a number for a mode of a newer module)";
 
 /// Every command's output.
 pub const JSON_OUTPUT: &[Output] = &[
@@ -70,9 +71,11 @@ pub const JSON_OUTPUT: &[Output] = &[
         command: "monitor",
         example: r#"{"event":"mode","mode":"upper","previous":"none"}"#,
         keys: &[
-            k("event", "string: \"mode\" or \"overrun\"", "\"mode\": a CASE_NTF notification; \"overrun\": the socket buffer overflowed and events were lost (no other keys)"),
+            k("event", "string: \"mode\", \"overrun\", \"family_removed\" or \"family_added\"", "\"mode\": a CASE_NTF notification; \"overrun\": the socket buffer overflowed and events were lost, after the events still queued (no other keys); \"family_removed\": the module was unloaded (no other keys); \"family_added\": the family is registered again and followed"),
             k("mode", MODE, "(mode events) the new mode"),
             k("previous", MODE, "(mode events) the mode before the change"),
+            k("id", "number (u16)", "(family_added) the family's id now"),
+            k("version", "number (u32)", "(family_added) the family's version"),
         ],
     },
     Output {
@@ -117,3 +120,36 @@ pub const JSON_OUTPUT: &[Output] = &[
         ],
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genl_echo::{CaseEvent, Event, Mode};
+
+    /// Every key of every line `monitor` prints is documented, in order.
+    #[test]
+    fn monitor_lines_are_documented() {
+        let doc = JSON_OUTPUT.iter().find(|o| o.command == "monitor").unwrap();
+        let names: Vec<&str> = doc.keys.iter().map(|k| k.name).collect();
+        for ev in [
+            Event::ModeChanged(CaseEvent {
+                mode: Mode::Upper,
+                previous: Mode::None,
+            }),
+            Event::Overrun,
+            Event::FamilyRemoved,
+            Event::FamilyAdded { id: 33, version: 1 },
+        ] {
+            let v = serde_json::to_value(ev).unwrap();
+            let obj = v.as_object().unwrap();
+            let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+            for k in &keys {
+                assert!(names.contains(k), "{k} of {v} is not documented");
+            }
+            assert!(
+                doc.keys[0].ty.contains(obj["event"].as_str().unwrap()),
+                "{v}"
+            );
+        }
+    }
+}

@@ -78,9 +78,12 @@ impl From<genl_echo::Error> for Error {
         let what = e.op().map_or("", op_name);
         match e {
             E::NotRegistered { family } => Error::NotLoaded(not_loaded_text(&family)),
-            E::PermissionDenied { .. } => {
-                Error::Permission(format!("permission denied: {what} needs CAP_NET_ADMIN"))
-            }
+            E::PermissionDenied { message, .. } => Error::Permission(match message {
+                Some(m) if !m.is_empty() => {
+                    format!("permission denied: {what} needs CAP_NET_ADMIN: {m}")
+                }
+                _ => format!("permission denied: {what} needs CAP_NET_ADMIN"),
+            }),
             E::Kernel { .. } => Error::Rejected(e.display_as(what).to_string()),
             E::MsgTooLong { .. } | E::MsgHasNul { .. } => Error::Usage(e.to_string()),
             E::Timeout { .. } => Error::Other(format!("{what}: no reply from the kernel")),
@@ -154,11 +157,21 @@ mod tests {
         let e = Error::from(genl_echo::Error::PermissionDenied {
             op: Op::SetMode,
             errno: libc::EPERM,
+            message: None,
         });
         assert_eq!(e.exit(), Exit::PermissionDenied);
         assert_eq!(
             e.to_string(),
             "permission denied: set-mode needs CAP_NET_ADMIN"
+        );
+        let e = Error::from(genl_echo::Error::PermissionDenied {
+            op: Op::SetMode,
+            errno: libc::EPERM,
+            message: Some("only in its own\nnamespace".into()),
+        });
+        assert_eq!(
+            e.to_string(),
+            "permission denied: set-mode needs CAP_NET_ADMIN: only in its own namespace"
         );
         let e = Error::from(genl_echo::Error::NotRegistered {
             family: "genl_echo".into(),

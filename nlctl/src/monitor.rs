@@ -1,4 +1,5 @@
-//! `nlctl monitor`: print `CASE_NTF` events from the "events" group.
+//! `nlctl monitor`: print `CASE_NTF` events from the "events" group, and
+//! the family going away and coming back (module reloads).
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,11 +57,6 @@ fn emit_line<T: serde::Serialize>(v: &T) -> Result<(), Error> {
         .map_err(|e| Error::io("writing to standard output", &e))
 }
 
-#[derive(serde::Serialize)]
-struct Overrun {
-    event: &'static str,
-}
-
 /// Runs the monitor until `count` events, SIGINT or SIGTERM.
 pub fn run(count: Option<u64>, rcvbuf: Option<u32>) -> Result<(), Error> {
     let client = crate::connect()?;
@@ -88,7 +84,7 @@ pub fn run(count: Option<u64>, rcvbuf: Option<u32>) -> Result<(), Error> {
         }
         while let Some(item) = sub.try_next() {
             match item {
-                Ok(Event::ModeChanged(ev)) => {
+                Ok(ev @ Event::ModeChanged(_)) => {
                     emit_line(&ev)?;
                     seen += 1;
                     if count.is_some_and(|c| seen >= c) {
@@ -96,10 +92,10 @@ pub fn run(count: Option<u64>, rcvbuf: Option<u32>) -> Result<(), Error> {
                     }
                 }
                 Ok(Event::Overrun) => {
-                    emit_line(&Overrun { event: "overrun" })?;
+                    emit_line(&Event::Overrun)?;
                     warn("event socket overrun (ENOBUFS): some events were lost");
                 }
-                Ok(_) => {}
+                Ok(ev) => emit_line(&ev)?,
                 Err(genl_echo::Error::Truncated { len, .. }) => warn(&format!(
                     "skipped a {len}-byte datagram larger than the receive buffer"
                 )),

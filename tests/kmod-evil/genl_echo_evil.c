@@ -8,7 +8,8 @@
  *   ECHO      reply lacks GENL_ECHO_A_MSG               -> client error
  *   SET_CASE  GENL_ECHO_A_MODE is a u16                 -> client error
  *   GET_CASE  valid mode plus unknown attributes 42, 99 -> tolerated
- *   STATS     GENL_ECHO_A_MODE is 99, not a mode        -> client error
+ *   STATS     GENL_ECHO_A_MODE is 99, a mode from a later
+ *             version, with every counter                -> decoded, printed as 99
  */
 #include <linux/module.h>
 #include <net/genetlink.h>
@@ -57,7 +58,12 @@ static int evil_put_get_case(struct sk_buff *msg)
 
 static int evil_put_stats(struct sk_buff *msg)
 {
-	return nla_put_u32(msg, GENL_ECHO_A_MODE, 99);
+	return nla_put_u32(msg, GENL_ECHO_A_MODE, 99) ||
+	       nla_put_u64_64bit(msg, GENL_ECHO_A_STATS_ECHO_REQUESTS, 1, GENL_ECHO_A_PAD) ||
+	       nla_put_u64_64bit(msg, GENL_ECHO_A_STATS_ECHO_BYTES, 2, GENL_ECHO_A_PAD) ||
+	       nla_put_u64_64bit(msg, GENL_ECHO_A_STATS_CHARS_CONVERTED, 3, GENL_ECHO_A_PAD) ||
+	       nla_put_u64_64bit(msg, GENL_ECHO_A_STATS_MODE_CHANGES, 4, GENL_ECHO_A_PAD) ||
+	       nla_put_u64_64bit(msg, GENL_ECHO_A_STATS_REJECTED, 5, GENL_ECHO_A_PAD);
 }
 
 static int evil_echo_doit(struct sk_buff *skb, struct genl_info *info)

@@ -216,16 +216,27 @@ pub fn rust(spec: &Spec) -> String {
         let ty = camel(&e.name);
         out.push('\n');
         rust_doc(&mut out, "", &format!("`enum {}`:", e.c_name), &e.doc);
-        out.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n");
-        out.push_str("#[repr(u32)]\n");
+        out.push_str("///\n");
+        let _ = writeln!(
+            out,
+            "/// A wire value this crate does not know (from a newer module) is\n\
+             /// [`{ty}::Unknown`]: it decodes, compares and prints (as its number)."
+        );
+        out.push_str("#[derive(Debug, Clone, Copy)]\n");
+        out.push_str("#[non_exhaustive]\n");
         let _ = writeln!(out, "pub enum {ty} {{");
         for i in &e.entries {
             rust_doc(&mut out, "    ", &format!("`{}`:", i.c_name), &i.doc);
-            let _ = writeln!(out, "    {} = {},", camel(&i.name), i.value);
+            let _ = writeln!(out, "    {},", camel(&i.name));
         }
+        let _ = writeln!(
+            out,
+            "    /// A value this crate does not know; never one of the values above."
+        );
+        let _ = writeln!(out, "    Unknown(u32),");
         let _ = writeln!(out, "}}\n");
         let _ = writeln!(out, "impl {ty} {{");
-        let _ = writeln!(out, "    /// Every value, in value order.");
+        let _ = writeln!(out, "    /// Every known value, in value order.");
         let _ = writeln!(out, "    pub const ALL: [{ty}; {}] = [", e.entries.len());
         for i in &e.entries {
             let _ = writeln!(out, "        {ty}::{},", camel(&i.name));
@@ -242,25 +253,37 @@ pub fn rust(spec: &Spec) -> String {
         let _ = writeln!(out, "    pub const MAX: u32 = {};\n", Spec::max(&e.entries));
         rust_match_fn(
             &mut out,
-            "The spec's name, used on the command line and in JSON.",
-            "pub const fn as_str(self) -> &'static str",
+            "The wire value.",
+            "pub const fn value(self) -> u32",
+            "self",
+            e.entries
+                .iter()
+                .map(|i| (format!("{ty}::{}", camel(&i.name)), i.value.to_string()))
+                .chain([(format!("{ty}::Unknown(v)"), "v".to_owned())]),
+            "",
+        );
+        out.push('\n');
+        rust_match_fn(
+            &mut out,
+            "The spec's name, used on the command line and in JSON; `None` for an unknown value.",
+            "pub const fn name(self) -> Option<&'static str>",
             "self",
             arms(&ty, &e.entries, |i| i.name.clone()),
-            "",
+            &format!("{ty}::Unknown(_) => return None,"),
         );
         out.push('\n');
         rust_match_fn(
             &mut out,
-            "The C enumerator's name in the UAPI header.",
-            "pub const fn c_name(self) -> &'static str",
+            "The C enumerator's name in the UAPI header; `None` for an unknown value.",
+            "pub const fn c_name(self) -> Option<&'static str>",
             "self",
             arms(&ty, &e.entries, |i| i.c_name.clone()),
-            "",
+            &format!("{ty}::Unknown(_) => return None,"),
         );
         out.push('\n');
         rust_match_fn(
             &mut out,
-            "The value with wire value `v`, if there is one.",
+            "The known value with wire value `v`, if there is one.",
             &format!("pub const fn from_value(v: u32) -> Option<{ty}>"),
             "v",
             e.entries
@@ -274,7 +297,32 @@ pub fn rust(spec: &Spec) -> String {
                 .chain([("_".to_owned(), "None".to_owned())]),
             "",
         );
-        let _ = writeln!(out, "}}");
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "    /// The value with wire value `v`: a known one, else [`{ty}::Unknown`]."
+        );
+        let _ = writeln!(out, "    pub const fn from_wire(v: u32) -> {ty} {{");
+        let _ = writeln!(out, "        match {ty}::from_value(v) {{");
+        let _ = writeln!(out, "            Some(m) => m,");
+        let _ = writeln!(out, "            None => {ty}::Unknown(v),");
+        let _ = writeln!(out, "        }}");
+        let _ = writeln!(out, "    }}");
+        let _ = writeln!(out, "}}\n");
+        // Equality, hashing and order by wire value, so that a hand-built
+        // `Unknown` of a known value still equals that value.
+        let _ = writeln!(
+            out,
+            "impl PartialEq for {ty} {{\n    fn eq(&self, other: &Self) -> bool {{\n        \
+             self.value() == other.value()\n    }}\n}}\n\n\
+             impl Eq for {ty} {{}}\n\n\
+             impl core::hash::Hash for {ty} {{\n    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {{\n        \
+             self.value().hash(state);\n    }}\n}}\n\n\
+             impl PartialOrd for {ty} {{\n    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {{\n        \
+             Some(self.cmp(other))\n    }}\n}}\n\n\
+             impl Ord for {ty} {{\n    fn cmp(&self, other: &Self) -> core::cmp::Ordering {{\n        \
+             self.value().cmp(&other.value())\n    }}\n}}"
+        );
     }
 
     out.push('\n');
