@@ -85,6 +85,17 @@ pub(crate) mod testutil;
 mod tests {
     use super::*;
 
+    /// The core's state can live in a task of a multi-threaded runtime.
+    #[test]
+    fn state_is_send() {
+        fn is_send<T: Send + 'static>() {}
+        is_send::<requests::Requests>();
+        is_send::<events::Events>();
+        is_send::<batch::Tracker>();
+        is_send::<crate::sock::Slots>();
+        is_send::<crate::sock::Sock>();
+    }
+
     #[test]
     fn only_port_zero_is_the_kernel() {
         assert!(from_kernel(0));

@@ -170,10 +170,21 @@ impl Requests {
     /// Forgets request `seq` (its caller gave up: a timeout, a dropped
     /// future, a failed send). Its reply, if it comes, is stale: counted
     /// and discarded, never handed to another request.
+    /// A request answered but not yet taken has its answer discarded:
+    /// counted as stale too (unless it was [`Error::ReplyLost`], counted as
+    /// lost), so that every reply received is taken, stale or lost.
     pub(crate) fn cancel(&mut self, seq: u32) {
-        if self.table.remove(&seq).is_some() {
-            debug!("request {seq} cancelled");
-        }
+        let Some(p) = self.table.remove(&seq) else {
+            return;
+        };
+        debug!("request {seq} cancelled");
+        let discarded = match &p.outcome {
+            None => p.parts.len(),
+            Some(Err(Error::ReplyLost { .. })) => 0,
+            Some(Ok(a)) => a.messages.len().max(1),
+            Some(Err(_)) => 1,
+        };
+        self.counters.stale += discarded as u64;
     }
 
     /// The answer to request `seq` once there is one (the request is then
@@ -586,6 +597,23 @@ mod tests {
         ));
         assert!(r.waiting(dump));
         assert_eq!((r.counters().overruns, r.counters().lost), (1, 1));
+        // Cancelling a request whose reply is in counts the reply as stale;
+        // one whose reply was lost, not again.
+        let d = start(&mut r, Op::GetMode, Kind::Do);
+        kernel(&mut r, &mode_reply(d, 0));
+        let e = start(&mut r, Op::GetMode, Kind::Do);
+        r.on_overrun();
+        r.on_drained();
+        let (stale, lost) = (r.counters().stale, r.counters().lost);
+        r.cancel(d);
+        r.cancel(e);
+        assert_eq!((r.counters().stale, r.counters().lost), (stale + 1, lost));
+        // A dump cancelled midway: its messages so far are stale.
+        let f = start(&mut r, Op::Policy, Kind::Dump);
+        kernel(&mut r, &dump_part(f, 1));
+        kernel(&mut r, &dump_part(f, 2));
+        r.cancel(f);
+        assert_eq!(r.counters().stale, stale + 3);
         // A second on_drained without an overrun changes nothing.
         let c = start(&mut r, Op::GetMode, Kind::Do);
         r.on_drained();
