@@ -14,7 +14,7 @@ use genl_proto::error::EncodeError;
 use genl_proto::message::{echo_reply_len, Reply};
 use genl_proto::{CaseReply, EchoReply, Mode, ModeReply, Request, Stats};
 use tokio::io::unix::AsyncFd;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, TryAcquireError};
 
 use crate::batch::{reply_truesize, MAX_BATCH_BYTES};
 use crate::conn::DEFAULT_TIMEOUT;
@@ -298,8 +298,11 @@ impl AsyncClient {
     }
 
     /// Sets how long each request of this clone (and of clones made from
-    /// it afterwards) waits for its reply: [`Error::Timeout`] after that.
-    /// A zero duration waits forever. 10 s by default.
+    /// it afterwards) waits for a reply that was not there right after it
+    /// was sent, or for its share of the receive buffer:
+    /// [`Error::Timeout`] after that (see [the module
+    /// documentation](crate::asyncio)). A zero duration waits forever.
+    /// 10 s by default.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
     }
@@ -450,31 +453,41 @@ impl AsyncClient {
     ) -> Result<Answer, Error> {
         let shared = &self.handle.shared;
         let want = units(reply_truesize(call.reply_len)).min(shared.total_units);
-        let wait = async {
-            let _permit = shared
-                .permits
-                .acquire_many(u32::try_from(want).unwrap_or(u32::MAX))
-                .await
-                .map_err(|_| Error::io(call.op, "async driver", std::io::Error::other("closed")))?;
-            let ticket = lock(&shared.state).enqueue(call.op, call.kind, encode)?;
-            shared.notify.notify_one();
-            Waiting {
-                shared,
-                ticket,
-                done: false,
-            }
-            .await
+        let want = u32::try_from(want).unwrap_or(u32::MAX);
+        let closed = || Error::io(call.op, "async driver", std::io::Error::other("closed"));
+        let timeout = || Error::Timeout {
+            op: call.op,
+            after: self.timeout,
         };
-        if self.timeout.is_zero() {
-            return wait.await;
+        // A share of the receive buffer: at once if there is one (the
+        // usual case: no timer, no clock read); else wait for one, within
+        // the timeout.
+        let _permit = match shared.permits.try_acquire_many(want) {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => return Err(closed()),
+            Err(TryAcquireError::NoPermits) if self.timeout.is_zero() => shared
+                .permits
+                .acquire_many(want)
+                .await
+                .map_err(|_| closed())?,
+            Err(TryAcquireError::NoPermits) => {
+                tokio::time::timeout(self.timeout, shared.permits.acquire_many(want))
+                    .await
+                    .map_err(|_| timeout())?
+                    .map_err(|_| closed())?
+            }
+        };
+        let ticket = lock(&shared.state).enqueue(call.op, call.kind, encode)?;
+        shared.notify.notify_one();
+        Waiting {
+            shared,
+            ticket,
+            done: false,
+            op: call.op,
+            timeout: self.timeout,
+            timer: None,
         }
-        match tokio::time::timeout(self.timeout, wait).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Timeout {
-                op: call.op,
-                after: self.timeout,
-            }),
-        }
+        .await
     }
 }
 
@@ -499,21 +512,50 @@ fn initial_seq() -> u32 {
 }
 
 /// A queued or sent request's caller; dropping it cancels the request.
+///
+/// Its timeout starts only once the request is late (sent, and not
+/// answered in the receive round that followed; the background task wakes
+/// it then): generic netlink answers a request inside the `sendmsg` that
+/// carries it, so nearly every request is answered before, and costs
+/// neither a timer nor a clock read (which under emulation can cost as
+/// much as a round trip). A request is never failed with
+/// [`Error::Timeout`] before its timeout has passed.
 struct Waiting<'a> {
     shared: &'a Shared,
     ticket: u64,
     done: bool,
+    op: Op,
+    timeout: Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Future for Waiting<'_> {
     type Output = Result<Answer, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let r = lock(&self.shared.state).poll(self.ticket, cx.waker());
-        if r.is_ready() {
-            self.done = true;
+        let this = &mut *self;
+        let late = {
+            let mut st = lock(&this.shared.state);
+            if let Poll::Ready(r) = st.poll(this.ticket, cx.waker()) {
+                this.done = true;
+                return Poll::Ready(r);
+            }
+            st.is_late(this.ticket)
+        };
+        if late && this.timer.is_none() && !this.timeout.is_zero() {
+            this.timer = Some(Box::pin(tokio::time::sleep(this.timeout)));
         }
-        r
+        if let Some(t) = this.timer.as_mut() {
+            if t.as_mut().poll(cx).is_ready() {
+                // Dropping the future cancels the request: its reply, if
+                // it comes, is stale.
+                return Poll::Ready(Err(Error::Timeout {
+                    op: this.op,
+                    after: this.timeout,
+                }));
+            }
+        }
+        Poll::Pending
     }
 }
 
@@ -701,6 +743,93 @@ mod tests {
                 r => panic!("{r:?}"),
             }
         });
+    }
+
+    /// Shared state with no socket and no task: the test plays the task.
+    fn bare_shared() -> Shared {
+        Shared {
+            state: Mutex::new(State::new(Requests::new(77, 1000))),
+            notify: Notify::new(),
+            gone: AtomicBool::new(false),
+            permits: Semaphore::new(8),
+            total_units: 8,
+            max_send: 1 << 20,
+            port: 77,
+            rcvbuf: 8 * UNIT,
+            family: Mutex::new(None),
+            netns: None,
+        }
+    }
+
+    #[test]
+    fn a_late_request_times_out_and_is_cancelled() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let shared = bare_shared();
+            let ticket = lock(&shared.state)
+                .enqueue(Op::GetMode, Kind::Do, |out| {
+                    Request::GetCase.encode(0x20, 0, out)
+                })
+                .unwrap();
+            let mut w = std::pin::pin!(Waiting {
+                shared: &shared,
+                ticket,
+                done: false,
+                op: Op::GetMode,
+                timeout: Duration::from_secs(3),
+                timer: None,
+            });
+            let start = tokio::time::Instant::now();
+            // Queued, then sent: no timer yet.
+            assert!(futures_poll(w.as_mut()).is_pending());
+            let (mut tx, mut sent, mut wake) = (Vec::new(), Vec::new(), Vec::new());
+            lock(&shared.state).take_batch(&mut tx, &mut sent, usize::MAX);
+            assert!(futures_poll(w.as_mut()).is_pending());
+            assert!(w.timer.is_none());
+            // The round ends without its reply: late, woken, timer armed.
+            lock(&shared.state).collect_ready(&mut wake);
+            assert_eq!(wake.len(), 1);
+            match w.as_mut().await {
+                Err(Error::Timeout { op, after }) => {
+                    assert_eq!((op, after), (Op::GetMode, Duration::from_secs(3)))
+                }
+                r => panic!("{r:?}"),
+            }
+            assert!(start.elapsed() >= Duration::from_secs(3));
+        });
+    }
+
+    #[test]
+    fn a_dropped_request_is_cancelled_in_the_core() {
+        let shared = bare_shared();
+        let ticket = lock(&shared.state)
+            .enqueue(Op::Stats, Kind::Do, |out| {
+                Request::Stats.encode(0x20, 0, out)
+            })
+            .unwrap();
+        let (mut tx, mut sent) = (Vec::new(), Vec::new());
+        lock(&shared.state).take_batch(&mut tx, &mut sent, usize::MAX);
+        assert_eq!(lock(&shared.state).core().in_flight(), 1);
+        let w = Waiting {
+            shared: &shared,
+            ticket,
+            done: false,
+            op: Op::Stats,
+            timeout: DEFAULT_TIMEOUT,
+            timer: None,
+        };
+        drop(w);
+        let st = lock(&shared.state);
+        assert_eq!((st.callers(), st.core().in_flight()), (0, 0));
+    }
+
+    /// Polls `f` once with a waker that does nothing.
+    fn futures_poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(std::task::Waker::noop()))
     }
 
     #[test]

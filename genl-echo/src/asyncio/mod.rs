@@ -28,9 +28,15 @@
 //!   it was still queued, its reply discarded (and counted as stale) if it
 //!   was sent. A reply is only ever handed to the request whose sequence
 //!   number it carries.
-//! * **Timeouts.** Each request waits at most the client's timeout
-//!   ([`AsyncClient::set_timeout`], 10 s by default), then fails with
-//!   [`Error::Timeout`](crate::Error::Timeout) and is cancelled as above.
+//! * **Timeouts.** A request whose reply is not there when the task has
+//!   read the socket after sending it waits at most the client's timeout
+//!   more ([`AsyncClient::set_timeout`], 10 s by default), then fails with
+//!   [`Error::Timeout`](crate::Error::Timeout) and is cancelled as above;
+//!   so does a request that waits longer than that for its share of the
+//!   receive buffer. (Generic netlink answers inside the `sendmsg`, so the
+//!   timer is almost never needed: a request costs no timer and no clock
+//!   read.) For a deadline of your own, wrap the call in
+//!   `tokio::time::timeout`: dropping the future is safe.
 //! * **Lost replies.** If the kernel drops replies anyway (`ENOBUFS`, e.g.
 //!   after `SO_RCVBUF` was lowered from outside), the task reads what is
 //!   queued and every request still unanswered fails with

@@ -78,6 +78,10 @@ struct Ticket {
     waker: Option<Waker>,
     /// The send failed: nothing ran.
     failed: Option<Error>,
+    /// Sent, and not answered by the end of the receive round that
+    /// followed (generic netlink answers inside the send, so this is rare):
+    /// the caller was woken to start its timeout.
+    late: bool,
 }
 
 /// What a driver's receive pass saw, for the client's counters.
@@ -151,6 +155,7 @@ impl State {
                 seq: None,
                 waker: None,
                 failed: None,
+                late: false,
             },
         );
         Ok(ticket)
@@ -252,15 +257,26 @@ impl State {
         self.core.on_drained();
     }
 
-    /// Moves the wakers of every caller whose request is answered into `wake`.
+    /// At the end of a receive round (the socket read until `EAGAIN`):
+    /// moves into `wake` the wakers of every caller whose request is
+    /// answered, and, once, of every caller whose request was sent and is
+    /// still unanswered (it is late: it starts its timeout).
     pub(crate) fn collect_ready(&mut self, wake: &mut Vec<Waker>) {
         for t in self.tickets.values_mut() {
-            if let (Some(seq), Some(_)) = (t.seq, t.waker.as_ref()) {
-                if !self.core.waiting(seq) {
-                    wake.extend(t.waker.take());
-                }
+            let Some(seq) = t.seq else { continue };
+            if !self.core.waiting(seq) {
+                wake.extend(t.waker.take());
+            } else if !t.late {
+                t.late = true;
+                wake.extend(t.waker.take());
             }
         }
+    }
+
+    /// Whether the request of `ticket` was sent and not answered in the
+    /// round that followed.
+    pub(crate) fn is_late(&self, ticket: u64) -> bool {
+        self.tickets.get(&ticket).is_some_and(|t| t.late)
     }
 
     /// The driver stopped: every caller fails with `why` from now on.
@@ -418,15 +434,23 @@ mod tests {
         let mut d = echo_reply(FAM, 1003, PID, b"CC", 1);
         d.extend(echo_reply(FAM, 1001, PID, b"AA", 1));
         st.on_datagram(kernel(&d));
+        // The end of the round: the two answered callers are woken, and
+        // the third too, once, as late (it starts its timeout).
         let mut wake = Vec::new();
+        assert!(!st.is_late(t[1]));
         st.collect_ready(&mut wake);
-        assert_eq!(wake.len(), 2);
-        wake.into_iter().for_each(Waker::wake);
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(wake.len(), 3);
+        wake.drain(..).for_each(Waker::wake);
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+        assert!(st.is_late(t[1]) && !st.is_late(t[0]));
         assert_eq!(echoed(st.poll(t[2], &w)), b"CC");
         assert_eq!(echoed(st.poll(t[0], &w)), b"AA");
         assert!(st.poll(t[1], &w).is_pending());
+        st.collect_ready(&mut wake);
+        assert!(wake.is_empty(), "late is said once");
         st.on_datagram(kernel(&echo_reply(FAM, 1002, PID, b"BB", 1)));
+        st.collect_ready(&mut wake);
+        assert_eq!(wake.len(), 1);
         assert_eq!(echoed(st.poll(t[1], &w)), b"BB");
         assert_eq!(st.callers(), 0);
         assert!(!st.awaiting_replies());
