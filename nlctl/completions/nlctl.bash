@@ -90,7 +90,7 @@ _nlctl() {
             return 0
             ;;
         nlctl__subcmd__bench)
-            opts="-h -V --size --seconds --count --warmup --batch --threads --mode --rcvbuf --pretty --netns --help --version"
+            opts="-h -V --size --seconds --count --warmup --batch --threads --tasks --mode --rcvbuf --pretty --netns --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,8 +120,12 @@ _nlctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --tasks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "single batch threads batch-threads all" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "single batch threads batch-threads async all" -- "${cur}"))
                     return 0
                     ;;
                 --rcvbuf)
