@@ -29,7 +29,7 @@ const fn k(name: &'static str, ty: &'static str, meaning: &'static str) -> Key {
 }
 
 const MODE: &str =
-    "string: \"none\", \"upper\" or \"lower\" (a number for a mode of a newer module)";
+    "string: \"none\", \"upper\" or \"lower\"; a number for a mode of a newer module";
 
 /// Every command's output.
 pub const JSON_OUTPUT: &[Output] = &[

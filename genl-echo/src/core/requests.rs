@@ -211,7 +211,8 @@ impl Requests {
     /// The socket reported `ENOBUFS`: the kernel dropped one or more
     /// replies. The front end now reads every queued datagram without
     /// blocking (into [`Requests::on_datagram`]) and then calls
-    /// [`Requests::on_drained`].
+    /// [`Requests::on_drained`], sending nothing in between (a request sent
+    /// then would be taken for one whose reply was dropped).
     pub(crate) fn on_overrun(&mut self) {
         self.counters.overruns += 1;
         self.overrun = true;
@@ -791,6 +792,61 @@ mod tests {
             prop_assert_eq!(r.counters().foreign, foreign);
             prop_assert_eq!(r.counters().stale, stale);
             prop_assert_eq!(r.in_flight(), 0);
+        }
+    }
+
+    proptest! {
+        /// Replies queued or dropped by the kernel in any pattern, read in
+        /// any rhythm: a request whose reply was queued gets it, one whose
+        /// reply was dropped gets ReplyLost, never another's reply.
+        #[test]
+        fn overruns_fail_exactly_the_dropped_replies(
+            fates in proptest::collection::vec(any::<bool>(), 1..40),
+            reads in proptest::collection::vec(0usize..3, 40),
+        ) {
+            let mut r = Requests::new(PID, 1000);
+            let mut queue = std::collections::VecDeque::new();
+            let mut err = false;
+            let mut seqs = Vec::new();
+            let read = |r: &mut Requests, queue: &mut std::collections::VecDeque<Vec<u8>>, err: &mut bool| {
+                if std::mem::take(err) {
+                    // ENOBUFS: drain everything queued, then on_drained.
+                    r.on_overrun();
+                    while let Some(d) = queue.pop_front() {
+                        kernel(r, &d);
+                    }
+                    r.on_drained();
+                } else if let Some(d) = queue.pop_front() {
+                    kernel(r, &d);
+                }
+            };
+            for (i, &kept) in fates.iter().enumerate() {
+                // Sent: genl answers inside sendmsg, so the reply is queued
+                // or dropped before the next request.
+                let seq = start(&mut r, Op::GetMode, Kind::Do);
+                seqs.push(seq);
+                if kept {
+                    queue.push_back(mode_reply(seq, (i % 3) as u32));
+                } else {
+                    err = true;
+                }
+                for _ in 0..reads[i] {
+                    read(&mut r, &mut queue, &mut err);
+                }
+            }
+            while !queue.is_empty() || err {
+                read(&mut r, &mut queue, &mut err);
+            }
+            for (i, &seq) in seqs.iter().enumerate() {
+                match r.take(seq) {
+                    Some(Ok(a)) => {
+                        prop_assert!(fates[i]);
+                        prop_assert_eq!(mode_of(&a), (i % 3) as u32);
+                    }
+                    Some(Err(Error::ReplyLost { .. })) => prop_assert!(!fates[i]),
+                    other => prop_assert!(false, "request {} ({}): {:?}", i, fates[i], other),
+                }
+            }
         }
     }
 }
