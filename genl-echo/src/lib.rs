@@ -74,14 +74,30 @@
 //!
 //! # Async (feature `tokio`)
 //!
-//! With the `tokio` feature (off by default), [`AsyncClient`] offers the
-//! same requests as `async fn(&self, ..)`; it is `Clone + Send + Sync`,
-//! its clones share one socket, and the requests of many tasks are
-//! multiplexed on it and sent together in one `sendmsg`.
-//! [`AsyncClient::subscribe`] gives an [`AsyncSubscription`], a
-//! `futures_core::Stream` of the same items as [`Subscription`]. The
-//! [`asyncio`] module tells how it works (one background task per client,
-//! bounded memory, cancellation, timeouts).
+#![cfg_attr(
+    feature = "tokio",
+    doc = "With the `tokio` feature (off by default), [`AsyncClient`] offers the
+same requests as `async fn(&self, ..)`; it is `Clone + Send + Sync`,
+its clones share one socket, and the requests of many tasks are
+multiplexed on it and sent together in one `sendmsg`.
+[`AsyncClient::subscribe`] gives an [`AsyncSubscription`], a
+`futures_core::Stream` of the same items as [`Subscription`]. The
+[`asyncio`] module tells how it works (one background task per client,
+bounded memory, cancellation, timeouts).
+"
+)]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "With the `tokio` feature (off by default), `AsyncClient` offers the
+same requests as `async fn(&self, ..)`; it is `Clone + Send + Sync`,
+its clones share one socket, and the requests of many tasks are
+multiplexed on it and sent together in one `sendmsg`.
+`AsyncClient::subscribe` gives an `AsyncSubscription`, a
+`futures_core::Stream` of the same items as [`Subscription`]. The
+`asyncio` module tells how it works (one background task per client,
+bounded memory, cancellation, timeouts).
+"
+)]
 //!
 #![cfg_attr(feature = "tokio", doc = "```no_run")]
 #![cfg_attr(not(feature = "tokio"), doc = "```ignore")]

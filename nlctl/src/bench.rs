@@ -555,7 +555,6 @@ fn echoes(sent: &[u8], mode: Mode, got: &[u8]) -> bool {
                 .iter()
                 .zip(sent)
                 .all(|(g, s)| *g == s.to_ascii_lowercase()),
-            #[allow(unreachable_patterns)]
             _ => false,
         }
 }
@@ -571,28 +570,29 @@ fn stamp(msg: &mut [u8], mut tag: u64) {
     }
 }
 
+/// One request in this many of each task is timed in async mode: with
+/// many tasks the clock would otherwise be read far more often than in
+/// the other modes (see [`SAMPLE_EVERY`]).
+pub const ASYNC_SAMPLE_EVERY: u64 = 32;
+
 /// One task of the async mode: one request at a time on `client`, each
 /// with the message `base` stamped with the task number and a counter,
-/// until `limit`; every [`SAMPLE_EVERY`]th request is timed.
+/// until `limit` requests or until `stop` is set; every
+/// [`ASYNC_SAMPLE_EVERY`]th request is timed.
 async fn async_task(
     client: AsyncClient,
     base: std::sync::Arc<[u8]>,
     task: u64,
-    limit: Limit,
+    limit: Option<u64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<(Acc, Vec<u64>), Error> {
     let mut msg = base.to_vec();
     let mut acc = Acc::default();
     let mut lat = Vec::new();
-    let start = Instant::now();
     let mut n: u64 = 0;
-    loop {
-        if let Limit::Count(c) = limit {
-            if n >= c {
-                break;
-            }
-        }
+    while limit.is_none_or(|c| n < c) && !stop.load(std::sync::atomic::Ordering::Relaxed) {
         stamp(&mut msg, (task << 40) | (n & ((1 << 40) - 1)));
-        let t0 = (n % SAMPLE_EVERY == 0).then(Instant::now);
+        let t0 = (n % ASYNC_SAMPLE_EVERY == 0).then(Instant::now);
         n += 1;
         acc.o.requests += 1;
         match client.echo(&msg).await {
@@ -613,15 +613,7 @@ async fn async_task(
             Err(genl_echo::Error::ReplyLost { .. }) => acc.o.lost += 1,
             Err(e) => return Err(e.into()),
         }
-        if t0.is_some() {
-            if let Limit::Time(d) = limit {
-                if start.elapsed() >= d {
-                    break;
-                }
-            }
-        }
     }
-    acc.elapsed = start.elapsed();
     Ok((acc, lat))
 }
 
@@ -635,17 +627,38 @@ async fn run_async_tasks(
     lat: &mut Samples,
 ) -> Result<Acc, Error> {
     let start = Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut set = tokio::task::JoinSet::new();
     for i in 0..tasks {
-        let limit = match limit {
+        let count = match limit {
             Limit::Count(c) => {
                 let (n, i) = (tasks as u64, i as u64);
-                Limit::Count(c / n + u64::from(i < c % n))
+                Some(c / n + u64::from(i < c % n))
             }
-            l => l,
+            Limit::Time(_) => None,
         };
-        set.spawn(async_task(client.clone(), msg.clone(), i as u64, limit));
+        set.spawn(async_task(
+            client.clone(),
+            msg.clone(),
+            i as u64,
+            count,
+            stop.clone(),
+        ));
     }
+    // A deadline: one timer for all tasks (they read no clock for it).
+    let timer = {
+        let stop = stop.clone();
+        let d = match limit {
+            Limit::Time(d) => Some(d),
+            Limit::Count(_) => None,
+        };
+        tokio::spawn(async move {
+            if let Some(d) = d {
+                tokio::time::sleep(d).await;
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
     let mut acc = Acc::default();
     let mut first_err = None;
     while let Some(r) = set.join_next().await {
@@ -657,13 +670,16 @@ async fn run_async_tasks(
                 }
             }
             Ok(Err(e)) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 first_err.get_or_insert(e);
             }
             Err(e) => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 first_err.get_or_insert(Error::Other(format!("bench: a task failed: {e}")));
             }
         }
     }
+    timer.abort();
     if let Some(e) = first_err {
         return Err(e);
     }

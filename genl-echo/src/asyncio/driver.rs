@@ -74,21 +74,28 @@ async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, fd: AsyncFd<Sock>, s
         "async client on port {}: background task started",
         fd.get_ref().pid()
     );
+    // Whether the socket may hold datagrams: read it before waiting.
+    let mut readable = false;
     let r = loop {
         if shared.gone.load(Ordering::Acquire) {
             break Ok(());
         }
-        if let Err(e) = d.send_queued(&shared, &fd).await {
-            break Err(e);
+        match d.send_queued(&shared, &fd).await {
+            Ok(sent) => readable |= sent,
+            Err(e) => break Err(e),
         }
-        if let Err(e) = d.drain(&shared, fd.get_ref()) {
-            break Err(e);
+        if readable {
+            if let Err(e) = d.drain(&shared, fd.get_ref()) {
+                break Err(e);
+            }
+            readable = false;
         }
         if lock(&shared.state).has_queued() {
             continue;
         }
-        if let Err(e) = d.wait(&shared, &fd).await {
-            break Err(e);
+        match d.wait(&shared, &fd).await {
+            Ok(r) => readable = r,
+            Err(e) => break Err(e),
         }
     };
     if let Err(why) = r {
@@ -107,10 +114,11 @@ fn fatal(call: &'static str, e: &io::Error) -> Closed {
 
 impl Driver {
     /// Step 1: sends what is queued (as much as one datagram carries).
-    async fn send_queued(&mut self, shared: &Shared, fd: &AsyncFd<Sock>) -> Result<(), Closed> {
+    /// Returns whether anything was sent.
+    async fn send_queued(&mut self, shared: &Shared, fd: &AsyncFd<Sock>) -> Result<bool, Closed> {
         let n = lock(&shared.state).take_batch(&mut self.tx, &mut self.sent, shared.max_send);
         if n == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let r = loop {
             match fd.get_ref().send(&self.tx) {
@@ -140,7 +148,7 @@ impl Driver {
         }
         drop(st);
         self.wake.drain(..).for_each(Waker::wake);
-        Ok(())
+        Ok(true)
     }
 
     /// One `recvmmsg` without blocking, its datagrams fed to the core.
@@ -190,12 +198,13 @@ impl Driver {
     /// Step 3: waits for work. Reading happens here too when the socket
     /// turns readable (a reply that came after the drain), with tokio's
     /// readiness cleared only by an `EAGAIN` seen after it was reported.
-    async fn wait(&mut self, shared: &Shared, fd: &AsyncFd<Sock>) -> Result<(), Closed> {
+    /// Returns whether the socket had something (read the rest of it).
+    async fn wait(&mut self, shared: &Shared, fd: &AsyncFd<Sock>) -> Result<bool, Closed> {
         let notified = shared.notify.notified();
         let mut notified = std::pin::pin!(notified);
         poll_fn(|cx| {
             if shared.gone.load(Ordering::Acquire) || notified.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Ok(()));
+                return Poll::Ready(Ok(false));
             }
             if !lock(&shared.state).awaiting_replies() {
                 return Poll::Pending;
@@ -211,7 +220,7 @@ impl Driver {
                         ready.clear_ready_matching(tokio::io::Ready::READABLE);
                         self.finish_round(shared);
                     }
-                    Ok(_) => return Poll::Ready(Ok(())),
+                    Ok(_) => return Poll::Ready(Ok(true)),
                     Err(e) => return Poll::Ready(Err(fatal("recvmmsg", &e))),
                 }
             }

@@ -14,6 +14,7 @@
 //! still queued is never sent at all.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::task::{Poll, Waker};
 
@@ -100,8 +101,9 @@ pub(crate) struct State {
     core: Requests,
     queue: Vec<u8>,
     queued: VecDeque<Queued>,
-    tickets: HashMap<u64, Ticket>,
+    tickets: HashMap<u64, Ticket, BuildHasherDefault<TicketHasher>>,
     next_ticket: u64,
+    unanswered: bool,
     closed: Option<Closed>,
     pub(crate) io: Io,
 }
@@ -112,8 +114,9 @@ impl State {
             core,
             queue: Vec::new(),
             queued: VecDeque::new(),
-            tickets: HashMap::new(),
+            tickets: HashMap::default(),
             next_ticket: 0,
+            unanswered: false,
             closed: None,
             io: Io::default(),
         }
@@ -166,9 +169,19 @@ impl State {
         !self.queued.is_empty()
     }
 
-    /// Whether a request that was sent still waits for its reply.
+    /// Whether a request that was sent was still unanswered at the end of
+    /// the last receive round (or a batch was just taken): the task then
+    /// also waits for the socket to turn readable.
     pub(crate) fn awaiting_replies(&self) -> bool {
-        self.core.in_flight() > 0
+        self.unanswered
+    }
+
+    fn recompute_unanswered(&mut self) {
+        let core = &self.core;
+        self.unanswered = self
+            .tickets
+            .values()
+            .any(|t| t.seq.is_some_and(|s| core.waiting(s)));
     }
 
     /// Takes the queued requests still wanted into `tx` (in queue order,
@@ -216,6 +229,7 @@ impl State {
         if self.queued.is_empty() {
             self.queue.clear();
         }
+        self.unanswered |= !sent.is_empty();
         self.io.requests += sent.len() as u64;
         sent.len()
     }
@@ -239,6 +253,7 @@ impl State {
                 wake.extend(t.waker.take());
             }
         }
+        self.recompute_unanswered();
     }
 
     /// Feeds one received datagram to the core.
@@ -262,15 +277,20 @@ impl State {
     /// answered, and, once, of every caller whose request was sent and is
     /// still unanswered (it is late: it starts its timeout).
     pub(crate) fn collect_ready(&mut self, wake: &mut Vec<Waker>) {
+        let mut unanswered = false;
         for t in self.tickets.values_mut() {
             let Some(seq) = t.seq else { continue };
             if !self.core.waiting(seq) {
                 wake.extend(t.waker.take());
-            } else if !t.late {
+                continue;
+            }
+            unanswered = true;
+            if !t.late {
                 t.late = true;
                 wake.extend(t.waker.take());
             }
         }
+        self.unanswered = unanswered;
     }
 
     /// Whether the request of `ticket` was sent and not answered in the
@@ -336,6 +356,29 @@ impl State {
     #[cfg(test)]
     pub(crate) fn callers(&self) -> usize {
         self.tickets.len()
+    }
+}
+
+/// Hashes a ticket (a counter) with one multiplication: the table is
+/// keyed by numbers this module hands out, not by anything from outside,
+/// so SipHash's protection buys nothing and costs a round of work per
+/// lookup.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TicketHasher(u64);
+
+impl Hasher for TicketHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
