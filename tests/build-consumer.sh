@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds genl-echo-probe the way a user builds a program on the library: a
 # new Cargo project in a temporary folder, outside the workspace, depending
-# on genl-echo by path. Offline, from the cargo registry cache the
+# on genl-echo by path (with its tokio front end). Offline, from the cargo registry cache the
 # workspace's build filled (the workspace's Cargo.lock is copied in, so the
 # same versions resolve). The binary goes to tests/out/consumer/, where
 # tests/vm/test_library.py runs it in the VM (the guest cannot build: its
@@ -22,7 +22,9 @@ edition = "2021"
 publish = false
 
 [dependencies]
-genl-echo = { path = "$ROOT/genl-echo" }
+genl-echo = { path = "$ROOT/genl-echo", features = ["tokio"] }
+tokio = { version = "1", default-features = false, features = ["rt-multi-thread", "time"] }
+futures-core = "0.3"
 
 # A workspace of its own: this project is not part of genl_echo's.
 [workspace]

@@ -23,10 +23,10 @@ PROBE = CONSUMER / "genl-echo-probe"
 EXAMPLES = ROOT / "target" / "release" / "examples"
 
 
-def probe(*args, prefix=(), code=0):
+def probe(*args, prefix=(), code=0, timeout=120):
     """Runs the probe; returns its stdout lines as lists of key=value dicts."""
     assert PROBE.is_file(), f"no {PROBE} (tests/build-consumer.sh)"
-    res = run([*prefix, PROBE, *args], timeout=120)
+    res = run([*prefix, PROBE, *args], timeout=timeout)
     assert res.rc == code, res
     return [parse(line) for line in res.out.splitlines()], res
 
@@ -141,6 +141,32 @@ def test_pipeline_overrun_reports_lost_replies():
     assert int(p["verified"]) + int(p["lost"]) == int(p["requests"]) == 4 * int(p["capacity"]), p
     # the kernel answered every request; the ones not verified were dropped
     assert ok("stats")["echo_requests"] == int(p["requests"])
+
+
+def test_batch_after_an_abandoned_batch():
+    """Pipeline: send 64, load 64 others, send, receive: the first batch's
+    replies are skipped and counted as stale, never matched to the second.
+    Then 64 are sent and the pipeline dropped: echo_batch skips those."""
+    lines, res = probe("abandoned-batch", "64")
+    assert lines == [
+        {"_": "pipeline", "requests": "64", "verified": "64", "lost": "0", "stale": "64",
+         "own_replies": "64"},
+        {"_": "echo_batch", "requests": "64", "verified": "64", "lost": "0", "stale": "64",
+         "own_replies": "64"},
+    ], res
+    assert ok("stats")["echo_requests"] == 4 * 64
+
+
+def test_echo_batch_refused_for_a_nul_runs_nothing_then_works():
+    """A NUL in the last of 1000 messages: refused before the first send
+    (as uid 65534 the socket buffers hold a few hundred requests per send,
+    so the batch spans several), nothing ran; the next batch works."""
+    lines, res = probe("nul-batch", "1000", prefix=NOBODY)
+    assert lines[0] == {"_": "refused", "kind": "MsgHasNul", "offset": "7"}, res
+    assert lines[1] == {"_": "after_refusal", "echo_requests": "0"}, res
+    assert lines[2] == {"_": "echo_batch", "requests": "1000", "verified": "1000", "lost": "0",
+                        "stale": "0", "own_replies": "1000"}, res
+    assert ok("stats")["echo_requests"] == 1000
 
 
 def test_subscription_overrun_is_an_item():
