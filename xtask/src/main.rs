@@ -22,7 +22,7 @@
 //!   dependencies' versions disagree with the workspace version.
 //! * `cargo xtask set-version VERSION [--root DIR]`: the new version into
 //!   Cargo.toml (then run `cargo xtask gen`).
-//! * `cargo xtask deb [--out DIR]`: the Debian packages `genl-echo-dkms` and
+//! * `cargo xtask deb [--out DIR] [--root DIR]`: the Debian packages `genl-echo-dkms` and
 //!   `nlctl` (default DIR: `target/deb`), checked with lintian.
 //!
 //! The unit test `generated_files_are_fresh` checks the files this program
@@ -395,22 +395,29 @@ fn usage() -> io::Result<ExitCode> {
         io::stderr(),
         "usage: cargo xtask gen|check [--root DIR]\n       \
          cargo xtask set-version VERSION [--root DIR]\n       \
-         cargo xtask deb [--out DIR]"
+         cargo xtask deb [--out DIR] [--root DIR]"
     );
     Ok(ExitCode::from(2))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let r = match &args[..] {
-        [t] if t == "gen" => gen(&root()),
-        [t] if t == "check" => check(&root()),
-        [t] if t == "deb" => release::deb(&root(), None),
-        [t, v] if t == "set-version" => set_version(&root(), v),
-        [t, o, d] if t == "gen" && o == "--root" => gen(Path::new(d)),
-        [t, o, d] if t == "check" && o == "--root" => check(Path::new(d)),
-        [t, o, d] if t == "deb" && o == "--out" => release::deb(&root(), Some(PathBuf::from(d))),
-        [t, v, o, d] if t == "set-version" && o == "--root" => set_version(Path::new(d), v),
+    // TASK [ARG] [--root DIR] [--out DIR]
+    let (mut words, mut tree, mut out) = (Vec::new(), None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--root" => tree = it.next().map(PathBuf::from),
+            "--out" => out = it.next().map(PathBuf::from),
+            _ => words.push(a.as_str()),
+        }
+    }
+    let tree = tree.unwrap_or_else(root);
+    let r = match words[..] {
+        ["gen"] => gen(&tree),
+        ["check"] => check(&tree),
+        ["deb"] => release::deb(&tree, out),
+        ["set-version", v] => set_version(&tree, v),
         _ => usage(),
     };
     r.unwrap_or_else(|e| {

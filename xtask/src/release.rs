@@ -243,7 +243,7 @@ pub fn deb(root: &Path, out: Option<PathBuf>) -> io::Result<ExitCode> {
     }
     let changes = out.join(changes.file_name().unwrap_or_default());
     run(Command::new("lintian")
-        .args(["--fail-on", "error,warning", "--info", "--display-info"])
+        .args(["--fail-on", "error,warning", "--display-info"])
         .arg(&changes))?;
     for f in std::fs::read_dir(&out)? {
         let p = f?.path();
