@@ -97,8 +97,13 @@ done
 if [ "${GENL_ECHO_PACKAGES:-1}" != 0 ]; then
 	section "Debian packages: build, lintian, install, autoload, upgrade, purge (tests/packages.sh)"
 	t0=$(date +%s)
-	"$ROOT/tests/packages.sh" || failed+=("Debian packages")
-	summaries+=("Debian packages ($(($(date +%s) - t0)) s): $(tail -n1 "$OUT/pkg/upgrade.log" 2>/dev/null || echo "did not finish")")
+	if "$ROOT/tests/packages.sh"; then
+		verdict="passed (logs in tests/out/pkg/)"
+	else
+		verdict="FAILED (logs in tests/out/pkg/)"
+		failed+=("Debian packages")
+	fi
+	summaries+=("Debian packages ($(($(date +%s) - t0)) s): $verdict")
 fi
 if [ "${GENL_ECHO_DEBUG_TIER:-1}" != 0 ]; then
 	vm_step "debug-kernel tier (KASAN, lockdep, kmemleak, failslab)" debug.log \
