@@ -9,8 +9,9 @@
 //!   crates depend on.
 //! * `cargo xtask set-version VERSION`: writes the new version into
 //!   Cargo.toml (both places); `cargo xtask gen` then does the rest.
-//! * `cargo xtask deb`: builds the two Debian packages with
-//!   `dpkg-buildpackage` in a copy of the tree, then runs lintian on them.
+//! * `cargo xtask deb`: builds the two Debian packages (and the source
+//!   package) with `dpkg-buildpackage -us -uc` in a copy of the tree, then
+//!   runs lintian on them.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -182,8 +183,9 @@ fn run(cmd: &mut Command) -> io::Result<()> {
 ///
 /// The tree's files (those git tracks, and new ones it does not ignore) are
 /// copied to `DIR/build/genl-echo-VERSION` and built there with
-/// `dpkg-buildpackage -us -uc -b`, so the checkout gets no build debris and
-/// the packages come out in DIR. The crates are fetched first
+/// `dpkg-buildpackage -us -uc` (the binary packages and the native source
+/// package), so the checkout gets no build debris and the packages come out
+/// in DIR. The crates are fetched first
 /// (`cargo fetch --locked`); the package build itself is offline. Cargo's
 /// build directory is the workspace's `target/` unless `CARGO_TARGET_DIR`
 /// says otherwise, so a second build reuses the first's work.
@@ -215,7 +217,10 @@ pub fn deb(root: &Path, out: Option<PathBuf>) -> io::Result<ExitCode> {
     for f in std::fs::read_dir(&out)? {
         let p = f?.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.ends_with(".deb") || name.ends_with(".changes") || name.ends_with(".buildinfo") {
+        if [".deb", ".changes", ".buildinfo", ".dsc", ".tar.xz"]
+            .iter()
+            .any(|e| name.ends_with(e))
+        {
             std::fs::remove_file(&p)?;
         }
     }
@@ -225,8 +230,10 @@ pub fn deb(root: &Path, out: Option<PathBuf>) -> io::Result<ExitCode> {
         .current_dir(root))?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    // Source and binary packages: lintian checks both (the source is the
+    // copy, what git lists, as a native package).
     run(Command::new("dpkg-buildpackage")
-        .args(["-us", "-uc", "-b"])
+        .args(["-us", "-uc"])
         .env("CARGO_TARGET_DIR", &target)
         .current_dir(&src))?;
 
