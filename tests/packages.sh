@@ -38,7 +38,7 @@ IFS=. read -r major minor patch <<<"$old"
 new=$major.$minor.$((patch + 1))
 
 psection "packages: build $old (cargo xtask deb, lintian)"
-(cd "$ROOT" && cargo xtask deb --out "$out/$old")
+(cd "$ROOT" && cargo xtask deb --root "$ROOT" --out "$out/$old")
 
 psection "packages: build $new in a copy of the tree with the version raised"
 copy=$out/src-$new
