@@ -62,7 +62,8 @@ copy_tree "$tmp/base"
 cp -a "$tmp/base" "$tmp/edit"
 "$xtask" check --root "$tmp/edit" >/dev/null 2>&1 || fail "the pristine copy is already stale"
 for f in genl-kmod/include/uapi/linux/genl_echo.h genl-kmod/netlink-gen.c genl-kmod/netlink-gen.h \
-	genl-proto/src/generated.rs tests/vm/genl_echo_gen.py genl-kmod/version.h genl-kmod/dkms.conf; do
+	genl-proto/src/generated.rs tests/vm/genl_echo_gen.py genl-kmod/version.h genl-kmod/dkms.conf \
+	debian/genl-echo-dkms.dkms; do
 	cp "$tmp/edit/$f" "$tmp/orig"
 	# one byte: 2 -> 3 where there is a 2, else a trailing space
 	if grep -q 2 "$tmp/orig"; then
@@ -77,6 +78,22 @@ for f in genl-kmod/include/uapi/linux/genl_echo.h genl-kmod/netlink-gen.c genl-k
 		fail "check after a hand edit of $f named: $(grep '^stale: ' <<<"$out" | cut -d' ' -f2 | tr '\n' ' ')"
 	else
 		echo "hand edit of $f: check fails naming it"
+	fi
+	cp "$tmp/orig" "$tmp/edit/$f"
+done
+
+section "gen: debian/changelog and the path dependencies follow the version"
+for edit in "debian/changelog:1s/(\([^)]*\))/(\1.9)/" "Cargo.toml:s/^genl-echo = \(.*\)version = \"=/genl-echo = \1version = \"=9/"; do
+	f=${edit%%:*}
+	cp "$tmp/edit/$f" "$tmp/orig"
+	sed -i "${edit#*:}" "$tmp/edit/$f"
+	cmp -s "$tmp/orig" "$tmp/edit/$f" && die "could not edit $f"
+	if out=$("$xtask" check --root "$tmp/edit" 2>&1); then
+		fail "check passed with the version changed in $f"
+	elif ! grep -q "^version: $f: " <<<"$out"; then
+		fail "check with the version changed in $f said: $out"
+	else
+		echo "version changed in $f: check fails naming it"
 	fi
 	cp "$tmp/orig" "$tmp/edit/$f"
 done

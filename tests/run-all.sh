@@ -2,14 +2,17 @@
 # The whole test run, as CI does it (.ci/run): set-up, host unit tests, the
 # generated files (tests/gen-check.sh: the spec against the kernel's schema,
 # staleness, round trip), checkpatch and sparse, the module's W=1 build for
-# every target kernel, the end-to-end suite in a VM, one boot per kernel,
-# then the debug-kernel tier. If the set-up fails it stops there; otherwise
+# every target kernel, the crates' publish dry run, the bench report's
+# judgement, the end-to-end suite in a VM, one boot per kernel, the Debian
+# packages installed on a fresh Debian root (tests/packages.sh), then the
+# debug-kernel tier. If the set-up fails it stops there; otherwise
 # every step runs and the exit status is non-zero if any failed. The last
 # line is pytest's summary of the last VM run.
 #
 #   tests/run-all.sh                      6.1 (and 6.12 under CI)
 #   GENL_ECHO_BACKPORTS=1 tests/run-all.sh   6.1 and 6.12 (bookworm-backports)
 #   GENL_ECHO_KERNELS="6.12.95+deb12-amd64" tests/run-all.sh   just that kernel
+#   GENL_ECHO_PACKAGES=0 tests/run-all.sh     without the Debian packages' step
 #   GENL_ECHO_DEBUG_TIER=0 tests/run-all.sh   without the debug-kernel tier
 #                                   (tests/run-debug-tier.sh; its first run
 #                                   builds a kernel, ~20-30 min)
@@ -62,6 +65,13 @@ for k in "${kernels[@]}"; do
 	"$ROOT/tests/build-kmod.sh" "$k" || failed+=("module build for $k")
 done
 
+section "crates: cargo publish --workspace --dry-run"
+(cd "$ROOT" && cargo publish --workspace --dry-run --allow-dirty --locked) || failed+=("publish dry run")
+
+section "bench report: judged against the bound its run measures (tests/bench/test_report.py)"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/tests/bench/test_report.py" ||
+	failed+=("bench report test")
+
 # pytest's closing line, e.g. "===== 3 failed, 150 passed in 250.12s (0:04:10) ====="
 summary_re='^=+ .*(passed|failed|error|no tests ran).* in [0-9.]+s'
 logs=$(mktemp -d)
@@ -87,6 +97,17 @@ vm_step() {
 for k in "${kernels[@]}"; do
 	vm_step "VM suite on $k" "$k.log" "$ROOT/tests/run-vm-suite.sh" "$k"
 done
+if [ "${GENL_ECHO_PACKAGES:-1}" != 0 ]; then
+	section "Debian packages: build, lintian, install, autoload, upgrade, purge (tests/packages.sh)"
+	t0=$(date +%s)
+	if "$ROOT/tests/packages.sh"; then
+		verdict="passed (logs in tests/out/pkg/)"
+	else
+		verdict="FAILED (logs in tests/out/pkg/)"
+		failed+=("Debian packages")
+	fi
+	summaries+=("Debian packages ($(($(date +%s) - t0)) s): $verdict")
+fi
 if [ "${GENL_ECHO_DEBUG_TIER:-1}" != 0 ]; then
 	vm_step "debug-kernel tier (KASAN, lockdep, kmemleak, failslab)" debug.log \
 		"$ROOT/tests/run-debug-tier.sh"

@@ -21,6 +21,8 @@ APT_PACKAGES=(
 	make gcc libc6-dev                    # module build
 	sparse                                # make -C genl-kmod check
 	dkms                                  # tests/dkms-build.sh: the DKMS install path
+	debhelper dh-dkms lintian             # cargo xtask deb: the Debian packages
+	mmdebstrap                            # tests/pkg-root.sh: the fresh Debian root they are installed on
 	time                                  # GNU time -v: nlctl's peak RSS in the bench
 	jq iproute2 util-linux kmod procps     # used by the suite inside the guest
 	udev                                  # udevadm, used by virtme-ng's guest init when present

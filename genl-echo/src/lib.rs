@@ -182,3 +182,8 @@ mod tests {
         is_send::<crate::Error>();
     }
 }
+
+/// The README's example, compiled (and run where it can run) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

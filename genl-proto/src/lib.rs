@@ -44,3 +44,8 @@ pub use cmd::Cmd;
 pub use error::{DecodeError, EncodeError};
 pub use message::{CaseEvent, CaseReply, EchoReply, EchoReplyRef, ModeReply, Request, Stats};
 pub use mode::Mode;
+
+/// The README's example, compiled (and run where it can run) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/bench/run.sh [KVER]: the performance comparison of issue 6, end to end.
+# tests/bench/run.sh [KVER]: nlctl bench against the minimal C client, end to end
+# (the figures of docs/performance.md).
 #
 #   1. builds nlctl (cargo build --release), the C tools (make -C tests/tools)
 #      and the module for KVER (tests/build-kmod.sh; default: the newest 6.1);
@@ -10,7 +11,8 @@
 #      maximum-size (65530-byte) round trip; it writes
 #      tests/out/bench/results.json;
 #   3. on the host, tests/bench/report.py prints the figures and the ratios
-#      with PASS/FAIL per target and draws docs/performance.svg.
+#      with PASS/FAIL per target (batched throughput against the bound the
+#      same run measures) and draws docs/performance.svg.
 #
 # Exits non-zero if the build, the guest or any target fails. Timing under
 # emulation is noisy: this is not part of the CI gate (tests/vm/test_bench.py

@@ -12,14 +12,24 @@
 //!     `genl-kmod/dkms.conf`;
 //!   - from nlctl's clap definition: `nlctl/doc/nlctl.1` (man page) and
 //!     `nlctl/completions/{nlctl.bash,_nlctl,nlctl.fish}`.
+//!   - from the same version, the Debian package's `debian/genl-echo-dkms.dkms`
+//!     (`PACKAGE_VERSION="#MODULE_VERSION#"`, which `dh_dkms -V` fills in
+//!     from `debian/changelog`) and, when the version changed, a new
+//!     `debian/changelog` entry (`release.rs`).
 //! * `cargo xtask check [--root DIR]`: regenerate into a temporary tree and
 //!   exit 1, naming each file and showing its diff, if a committed
-//!   generated file differs.
+//!   generated file differs, or if `debian/changelog` or the path
+//!   dependencies' versions disagree with the workspace version.
+//! * `cargo xtask set-version VERSION [--root DIR]`: the new version into
+//!   Cargo.toml (then run `cargo xtask gen`).
+//! * `cargo xtask deb [--out DIR] [--root DIR]`: the Debian packages `genl-echo-dkms` and
+//!   `nlctl` (default DIR: `target/deb`), checked with lintian.
 //!
 //! The unit test `generated_files_are_fresh` checks the files this program
 //! renders itself, so `cargo test` catches a stale one without the kernel
 //! tools; `cargo xtask check` (tests/run-all.sh) checks all of them.
 
+mod release;
 mod render;
 mod spec;
 mod temp;
@@ -99,6 +109,10 @@ fn generated_here(root: &Path) -> io::Result<Files> {
         (
             PathBuf::from("genl-kmod/dkms.conf"),
             render::dkms_conf(&version).into_bytes(),
+        ),
+        (
+            PathBuf::from("debian/genl-echo-dkms.dkms"),
+            render::dkms_conf("#MODULE_VERSION#").into_bytes(),
         ),
         (
             PathBuf::from("nlctl/doc/nlctl.1"),
@@ -309,6 +323,29 @@ fn write(dir: &Path, files: &Files, quiet: bool) -> io::Result<()> {
 
 fn gen(root: &Path) -> io::Result<ExitCode> {
     write(root, &generated(root)?, false)?;
+    release::update_changelog(root, &workspace_version(root)?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn set_version(root: &Path, new: &str) -> io::Result<ExitCode> {
+    if !release::valid_version(new) {
+        let _ = writeln!(
+            io::stderr(),
+            "xtask: {new:?} is not a version (MAJOR.MINOR.PATCH)"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let old = workspace_version(root)?;
+    let path = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path)?;
+    std::fs::write(&path, release::with_version(&text, &old, new))?;
+    if workspace_version(root)? != new {
+        return Err(io::Error::other(format!(
+            "{}: version not replaced",
+            path.display()
+        )));
+    }
+    println!("Cargo.toml: {old} -> {new}; now run `cargo xtask gen`");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -318,6 +355,10 @@ fn check(root: &Path) -> io::Result<ExitCode> {
     let tmp = temp::TempDir::new("check")?;
     write(tmp.path(), &files, true)?;
     let bad = stale(root, &files);
+    let mismatched = release::mismatches(root, &workspace_version(root)?)?;
+    for m in &mismatched {
+        let _ = writeln!(io::stderr(), "version: {m}");
+    }
     for rel in &bad {
         let _ = writeln!(
             io::stderr(),
@@ -331,34 +372,52 @@ fn check(root: &Path) -> io::Result<ExitCode> {
             .arg(tmp.path().join(rel))
             .status();
     }
-    if bad.is_empty() {
-        println!("{} generated files up to date", files.len());
+    if bad.is_empty() && mismatched.is_empty() {
+        println!(
+            "{} generated files up to date, versions agree with Cargo.toml",
+            files.len()
+        );
         Ok(ExitCode::SUCCESS)
     } else {
-        let _ = writeln!(
-            io::stderr(),
-            "{} stale generated file(s): run `cargo xtask gen` and commit the result",
-            bad.len()
-        );
+        if !bad.is_empty() {
+            let _ = writeln!(
+                io::stderr(),
+                "{} stale generated file(s): run `cargo xtask gen` and commit the result",
+                bad.len()
+            );
+        }
         Ok(ExitCode::FAILURE)
     }
 }
 
 fn usage() -> io::Result<ExitCode> {
-    let _ = writeln!(io::stderr(), "usage: cargo xtask gen|check [--root DIR]");
+    let _ = writeln!(
+        io::stderr(),
+        "usage: cargo xtask gen|check [--root DIR]\n       \
+         cargo xtask set-version VERSION [--root DIR]\n       \
+         cargo xtask deb [--out DIR] [--root DIR]"
+    );
     Ok(ExitCode::from(2))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (task, root) = match &args[..] {
-        [t] => (t.as_str(), root()),
-        [t, o, d] if o == "--root" => (t.as_str(), PathBuf::from(d)),
-        _ => ("", root()),
-    };
-    let r = match task {
-        "gen" => gen(&root),
-        "check" => check(&root),
+    // TASK [ARG] [--root DIR] [--out DIR]
+    let (mut words, mut tree, mut out) = (Vec::new(), None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--root" => tree = it.next().map(PathBuf::from),
+            "--out" => out = it.next().map(PathBuf::from),
+            _ => words.push(a.as_str()),
+        }
+    }
+    let tree = tree.unwrap_or_else(root);
+    let r = match words[..] {
+        ["gen"] => gen(&tree),
+        ["check"] => check(&tree),
+        ["deb"] => release::deb(&tree, out),
+        ["set-version", v] => set_version(&tree, v),
         _ => usage(),
     };
     r.unwrap_or_else(|e| {

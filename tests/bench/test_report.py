@@ -1,0 +1,106 @@
+"""report.py's judgement, fed with recorded results (runs on the host:
+`python3 -m pytest tests/bench/test_report.py`).
+
+The published run (docs/performance-results.json) is the healthy case; the
+others are the same run with figures changed: batched throughput far below
+the bound the run measured, a bound above 3x, no batch sweep."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RESULTS = os.path.join(ROOT, "docs", "performance-results.json")
+sys.path.insert(0, HERE)
+import report  # noqa: E402
+
+
+@pytest.fixture
+def res():
+    with open(RESULTS) as f:
+        return json.load(f)
+
+
+def batch_targets(r):
+    """{size label: (wanted text, ok)} of the batched / C targets."""
+    return {name.split(":")[0]: (want, ok) for name, _, want, ok in report.targets(r)
+            if "batched / C one-at-a-time" in name}
+
+
+def run_report(tmp_path, r):
+    p = tmp_path / "results.json"
+    p.write_text(json.dumps(r))
+    return subprocess.run([sys.executable, os.path.join(HERE, "report.py"), str(p)],
+                          capture_output=True, text=True)
+
+
+def scale_mode(r, mode, factor):
+    r = copy.deepcopy(r)
+    for row in r["throughput"]:
+        for case in row["nlctl"]["results"]:
+            if case["mode"] == mode:
+                case["rps"] *= factor
+    return r
+
+
+def test_published_run_passes(tmp_path, res):
+    """Batched reaches the run's own bound (1.76x at 16 B), not 3x: a pass."""
+    t = batch_targets(res)
+    assert t["16 B"] == (">= 1.4x", True)
+    assert t["1 KiB"] == (">= 1.16x", True)
+    assert t["32 KiB"] == (">= 0.9x", True)  # no sweep at 32 KiB
+    p = run_report(tmp_path, res)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "all targets PASS" in p.stdout
+
+
+def test_batched_far_below_the_bound_fails(tmp_path, res):
+    bad = scale_mode(res, "batch", 0.6)  # 1.76x -> about 1.06x at 16 B
+    t = batch_targets(bad)
+    assert t["16 B"][1] is False and t["1 KiB"][1] is False
+    p = run_report(tmp_path, bad)
+    assert p.returncode == 1
+    assert "FAIL" in p.stdout and "target(s) FAILED" in p.stderr
+
+
+def test_bound_from_this_run_not_a_constant(res):
+    """A run whose kernel work per request is smaller has a higher bound,
+    and so wants more."""
+    fast = copy.deepcopy(res)
+    for c in fast["sweep"]:
+        if c["size"] == 16:
+            c["send_us_per_request"] /= 2
+            c["recv_us_per_request"] /= 2
+    want16 = batch_targets(fast)["16 B"][0]
+    assert want16 == ">= 2.81x"  # 80% of 3.51x
+    assert batch_targets(fast)["16 B"][1] is False  # 1.76x measured
+
+
+def test_want_is_capped_at_3x(res):
+    cheap = copy.deepcopy(res)
+    for c in cheap["sweep"]:
+        c["send_us_per_request"] /= 10
+        c["recv_us_per_request"] /= 10
+    assert batch_targets(cheap)["16 B"][0] == ">= 3.0x"
+
+
+def test_no_sweep_means_no_slower_than_one_at_a_time(tmp_path, res):
+    r = copy.deepcopy(res)
+    r["sweep"] = []
+    assert set(w for w, _ in batch_targets(r).values()) == {">= 0.9x"}
+    assert run_report(tmp_path, r).returncode == 0
+    slow = scale_mode(r, "batch", 0.5)  # 1.09x -> 0.55x at 32 KiB
+    assert batch_targets(slow)["32 KiB"][1] is False
+    assert run_report(tmp_path, slow).returncode == 1
+
+
+def test_other_targets_still_judged(tmp_path, res):
+    r = scale_mode(res, "threads", 0.7)  # 1.83x -> 1.28x
+    p = run_report(tmp_path, r)
+    assert p.returncode == 1
+    assert "2 threads / 1 thread" in p.stdout
