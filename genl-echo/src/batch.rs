@@ -528,7 +528,9 @@ impl Drop for Pipeline<'_> {
         if let Some(b) = self.saved.1 {
             let _ = s.set_buf(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF, b / 2);
         }
-        // An unfinished batch leaves replies queued: the client skips them.
+        // An unfinished batch leaves replies queued: the client skips them,
+        // and checks for an ENOBUFS they caused before its next request.
+        self.client.conn.leftovers = true;
         if self.in_flight > 0 {
             debug!("pipeline dropped with {} replies unread", self.in_flight);
         }

@@ -27,6 +27,11 @@ pub(crate) struct Conn {
     pub(crate) sock: Sock,
     pub(crate) reqs: Requests,
     pub(crate) timeout: Duration,
+    /// Set when a request or a batch was given up before its replies were
+    /// all read: they, or an `ENOBUFS` for them, may still be queued. The
+    /// next request then checks `SO_ERROR` and drains first; in the steady
+    /// state (every reply read) that costs no system call.
+    pub(crate) leftovers: bool,
     tx: Vec<u8>,
     rx: Vec<u8>,
 }
@@ -39,6 +44,7 @@ impl Conn {
             sock,
             reqs,
             timeout: DEFAULT_TIMEOUT,
+            leftovers: false,
             tx: Vec::with_capacity(4096),
             rx: vec![0; RECV_BUF_LEN],
         })
@@ -66,7 +72,9 @@ impl Conn {
         kind: Kind,
         encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<Answer, Error> {
-        self.clear_leftover_error();
+        if std::mem::take(&mut self.leftovers) {
+            self.clear_leftover_error();
+        }
         self.tx.clear();
         let seq = self.reqs.start(op, kind, &mut self.tx, encode)?;
         if log_enabled!(Level::Debug) {
@@ -75,11 +83,13 @@ impl Conn {
         }
         if let Err(e) = send_all(&self.sock, &self.tx) {
             self.reqs.cancel(seq);
+            self.leftovers = true;
             return Err(Error::io(op, "send", e));
         }
         let r = self.wait(op, seq);
         if r.is_err() {
             self.reqs.cancel(seq);
+            self.leftovers = true;
         }
         r
     }
