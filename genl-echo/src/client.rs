@@ -133,7 +133,9 @@ impl Client {
         let answer = self.with_family(|conn, id| {
             conn.request(op, Kind::Do, |seq, out| req.encode(id, seq, out))
         })?;
-        T::from_nlmsg(answer.message()).map_err(Error::decode(op))
+        let r = T::from_nlmsg(answer.message()).map_err(Error::decode(op));
+        self.conn.reqs.recycle(answer);
+        r
     }
 
     /// Runs `f` with the family id; if the answer says the id went stale

@@ -70,7 +70,8 @@ struct Pending {
 
 impl Pending {
     fn finish(&mut self, r: Result<Answer, Error>) {
-        self.request = Vec::new();
+        // Emptied, its allocation kept: Requests::take and cancel recycle it.
+        self.request.clear();
         self.parts = Vec::new();
         self.outcome = Some(r);
     }
@@ -82,6 +83,9 @@ pub(crate) struct Requests {
     port: u32,
     seq: u32,
     table: HashMap<u32, Pending, BuildHasherDefault<super::NumberHasher>>,
+    /// Buffers of taken requests and answers, for reuse ([`Requests::recycle`]).
+    spare: Vec<Vec<u8>>,
+    spare_lists: Vec<Vec<Vec<u8>>>,
     overrun: bool,
     counters: Counters,
 }
@@ -94,6 +98,8 @@ impl Requests {
             port,
             seq: initial_seq,
             table: HashMap::default(),
+            spare: Vec::new(),
+            spare_lists: Vec::new(),
             overrun: false,
             counters: Counters::default(),
         }
@@ -154,7 +160,7 @@ impl Requests {
             out.truncate(start);
             return Err(Error::encode(op, e));
         }
-        let request = out.get(start..).unwrap_or_default().to_vec();
+        let request = spare_copy(&mut self.spare, out.get(start..).unwrap_or_default());
         self.table.insert(
             seq,
             Pending {
@@ -186,13 +192,40 @@ impl Requests {
             Some(Err(_)) => 1,
         };
         self.counters.stale += discarded as u64;
+        if let Some(Ok(a)) = p.outcome {
+            self.recycle(a);
+        }
+        self.keep(p.request);
     }
 
     /// The answer to request `seq` once there is one (the request is then
     /// forgotten); `None` while it is still waiting or if it is unknown.
     pub(crate) fn take(&mut self, seq: u32) -> Option<Result<Answer, Error>> {
         self.table.get(&seq)?.outcome.as_ref()?;
-        self.table.remove(&seq).and_then(|p| p.outcome)
+        let p = self.table.remove(&seq)?;
+        self.keep(p.request);
+        p.outcome
+    }
+
+    /// Gives the buffers of an answer its caller has decoded back for
+    /// reuse: a client answering one request after another then allocates
+    /// nothing per request (under emulation, an allocation costs a visible
+    /// share of a round trip).
+    pub(crate) fn recycle(&mut self, a: Answer) {
+        let mut list = a.messages;
+        for b in list.drain(..) {
+            self.keep(b);
+        }
+        if self.spare_lists.len() < SPARE_MAX {
+            self.spare_lists.push(list);
+        }
+    }
+
+    /// Keeps buffer `b` for reuse if there is room and it is not large.
+    fn keep(&mut self, b: Vec<u8>) {
+        if self.spare.len() < SPARE_MAX && b.capacity() <= SPARE_CAP {
+            self.spare.push(b);
+        }
     }
 
     /// Whether request `seq` is in flight and not yet answered.
@@ -349,12 +382,29 @@ impl Requests {
             return;
         }
         match p.kind {
-            Kind::Do => p.finish(Ok(Answer {
-                messages: vec![m.bytes.to_vec()],
-            })),
+            Kind::Do => {
+                let mut messages = self.spare_lists.pop().unwrap_or_default();
+                messages.clear();
+                messages.push(spare_copy(&mut self.spare, m.bytes));
+                p.finish(Ok(Answer { messages }));
+            }
             Kind::Dump => p.parts.push(m.bytes.to_vec()),
         }
     }
+}
+
+/// How many buffers (and lists of them) [`Requests`] keeps for reuse, and
+/// the largest it keeps: enough for a client that has a few requests in
+/// flight, without holding on to maximum-size replies.
+const SPARE_MAX: usize = 16;
+const SPARE_CAP: usize = 8 * 1024;
+
+/// `bytes` in a buffer taken from `spare` (or a new one).
+fn spare_copy(spare: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+    let mut b = spare.pop().unwrap_or_default();
+    b.clear();
+    b.extend_from_slice(bytes);
+    b
 }
 
 /// The error for an error reply with `errno` to `request`.
@@ -433,6 +483,36 @@ mod tests {
         // A duplicate is stale.
         kernel(&mut r, &mode_reply(seq, 2));
         assert_eq!(r.counters().stale, 1);
+    }
+
+    /// One request after another, each answer recycled: after the first,
+    /// the answers and the requests' copies reuse the same buffers, and a
+    /// recycled buffer never changes an answer.
+    #[test]
+    fn recycled_answers_reuse_their_buffers() {
+        let mut r = Requests::new(PID, 0);
+        let pool = |r: &Requests| (r.spare.len(), r.spare_lists.len());
+        for (i, mode) in [1, 2, 0, 1, 2, 0, 1].into_iter().enumerate() {
+            let seq = start(&mut r, Op::GetMode, Kind::Do);
+            // The request's copy came from the pool (after the first round).
+            assert_eq!(pool(&r), if i == 0 { (0, 0) } else { (1, 1) });
+            kernel(&mut r, &mode_reply(seq, mode));
+            // So did the answer's buffer and list.
+            assert_eq!(pool(&r), (0, 0));
+            let a = r.take(seq).unwrap().unwrap();
+            assert_eq!(mode_of(&a), mode);
+            assert_eq!(a.message(), mode_reply(seq, mode).as_slice());
+            assert_eq!(pool(&r), (1, 0), "the request's copy is back");
+            r.recycle(a);
+            assert_eq!(pool(&r), (2, 1), "and the answer's buffers");
+        }
+        // Cancelled requests give their buffers back too; the pool is bounded.
+        for _ in 0..100 {
+            let seq = start(&mut r, Op::GetMode, Kind::Do);
+            kernel(&mut r, &mode_reply(seq, 1));
+            r.cancel(seq);
+        }
+        assert!(r.spare.len() <= SPARE_MAX && r.spare_lists.len() <= SPARE_MAX);
     }
 
     #[test]
