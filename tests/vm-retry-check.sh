@@ -14,7 +14,7 @@ cat >"$work/vng" <<'FAKE'
 #!/bin/bash
 # Stand-in for vng: counts its calls; dies without running the command
 # (exit FAKE_VNG_DIE_RC, 255 by default, no output) on the calls listed in
-# FAKE_VNG_DIE, else runs the
+# FAKE_VNG_DIE, hangs (sleeps) on those in FAKE_VNG_HANG, else runs the
 # --exec command with sh, and with FAKE_VNG_CRASH dies after starting it.
 n=$(($(cat "$FAKE_VNG_CALLS" 2>/dev/null || echo 0) + 1))
 echo "$n" >"$FAKE_VNG_CALLS"
@@ -24,6 +24,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case " ${FAKE_VNG_DIE:-} " in *" $n "*) exit "${FAKE_VNG_DIE_RC:-255}" ;; esac
+# a boot that hangs before the command
+case " ${FAKE_VNG_HANG:-} " in *" $n "*) exec sleep 600 ;; esac
 if [ -n "${FAKE_VNG_CRASH:-}" ]; then
 	# the command line's first step (the start marker) only, then a crash
 	sh -c "${script%%&&*}"
@@ -68,6 +70,8 @@ check "a guest that dies before the command is booted once more" 0 2 1 FAKE_VNG_
 check "the second boot's failure is the result" 5 2 1 FAKE_VNG_DIE=1 -- sh -c 'exit 5'
 check "two deaths before the command: no third boot" 255 2 1 "FAKE_VNG_DIE=1 2" -- true
 check "a boot stopped by the time-out is not retried" 124 1 0 FAKE_VNG_DIE=1 FAKE_VNG_DIE_RC=124 -- true
+check "a boot that hangs before the command is stopped and booted once more" 0 2 1 FAKE_VNG_HANG=1 VM_BOOT_TIMEOUT=5 -- true
+check "a command that runs longer than the boot time-out is not stopped" 0 1 0 VM_BOOT_TIMEOUT=5 -- sleep 12
 check "a guest that dies after starting the command is not booted again" 255 1 0 FAKE_VNG_CRASH=1 -- true
 
 [ "$failures" = 0 ] || die "$failures check(s) failed"
