@@ -19,25 +19,11 @@ echo "debug kernel: $kver ($(debug_kernel_dir "$kver"))"
 "$ROOT/tests/dkms-build.sh" "$kver"
 make -s -C "$ROOT/tests/tools" O="$OUT/tools"
 
-if [ $# -gt 0 ]; then
-	tests=("$@")
-else
-	tests=()
-	for f in "$ROOT"/tests/vm/test_*.py; do
-		case ${f##*/} in
-		test_bench.py | test_zz_dmesg.py) ;;
-		*) tests+=("tests/vm/${f##*/}") ;;
-		esac
-	done
-	tests+=(tests/vm/debug/test_failnth.py tests/vm/debug/test_zz_kmemleak.py
-		tests/vm/test_zz_dmesg.py)
-fi
-
 rm -rf "${OUT:?}/$kver"
 mkdir -p "$OUT/$kver"
 set +e
 VM_MEMORY=${VM_MEMORY:-3G} VM_TIMEOUT=${VM_TIMEOUT:-4200} \
-	"$ROOT/tests/vm.sh" "$kver" "$ROOT/tests/guest-debug.sh" "${tests[@]}"
+	"$ROOT/tests/vm.sh" "$kver" "$ROOT/tests/guest-debug.sh" "$@"
 rc=$?
 set -e
 

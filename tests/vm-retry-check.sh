@@ -72,6 +72,8 @@ check "two deaths before the command: no third boot" 255 2 1 "FAKE_VNG_DIE=1 2" 
 check "a boot stopped by the time-out is not retried" 124 1 0 FAKE_VNG_DIE=1 FAKE_VNG_DIE_RC=124 -- true
 check "a boot that hangs before the command is stopped and booted once more" 0 2 1 FAKE_VNG_HANG=1 VM_BOOT_TIMEOUT=5 -- true
 check "a command that runs longer than the boot time-out is not stopped" 0 1 0 VM_BOOT_TIMEOUT=5 -- sleep 12
+check "a command too long for the kernel's command line is refused, nothing booted" 1 0 0 -- \
+	sh -c "echo $(printf '%0900d' 0)"
 check "a guest that dies after starting the command is not booted again" 255 1 0 FAKE_VNG_CRASH=1 -- true
 
 [ "$failures" = 0 ] || die "$failures check(s) failed"

@@ -54,6 +54,12 @@ shq() {
 	printf '%s' "$out"
 }
 script="echo > $(shq "$started_file")&& cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
+# virtme-ng hands the command to the guest on the kernel's command line
+# (base64, beside about 700 bytes of its own), which x86 cuts at 2048
+# bytes: a longer command would lose init= and hang the boot.
+if [ "${#script}" -gt 900 ]; then
+	die "the guest command is ${#script} bytes; at most 900 fit on the kernel's command line (pass long lists in a file)"
+fi
 
 append=${VM_APPEND:-}
 wrap=()
