@@ -111,22 +111,7 @@ impl Sock {
 
     /// Reads and clears the socket's pending error (`SO_ERROR`): 0 if none.
     pub(crate) fn take_error(&self) -> io::Result<i32> {
-        let mut v: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: v and len are valid for writes; len is v's size.
-        let r = unsafe {
-            libc::getsockopt(
-                self.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut v as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(v)
+        self.get_opt(libc::SO_ERROR, 0)
     }
 
     /// Sets socket option `opt` at `level` to the bytes of `v`.
@@ -161,22 +146,31 @@ impl Sock {
 
     /// Reads an integer `SOL_SOCKET` option.
     pub(crate) fn get_int(&self, opt: libc::c_int) -> io::Result<usize> {
-        let mut v: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: v and len are valid for writes; len is v's size.
+        let v: libc::c_int = self.get_opt(opt, 0)?;
+        Ok(usize::try_from(v).unwrap_or(0))
+    }
+
+    /// Reads `SOL_SOCKET` option `opt` into a `T` (`init` until written).
+    /// `T` must be a plain C type that any bytes the kernel writes make
+    /// valid (an integer, a `timeval`).
+    fn get_opt<T>(&self, opt: libc::c_int, init: T) -> io::Result<T> {
+        let mut v = init;
+        let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+        // SAFETY: v and len are valid for writes; len is v's size, so the
+        // kernel writes at most that many bytes into v.
         let r = unsafe {
             libc::getsockopt(
                 self.as_raw_fd(),
                 libc::SOL_SOCKET,
                 opt,
-                (&mut v as *mut libc::c_int).cast(),
+                (&mut v as *mut T).cast(),
                 &mut len,
             )
         };
         if r != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(usize::try_from(v).unwrap_or(0))
+        Ok(v)
     }
 
     /// Sets a socket buffer to `bytes` (the kernel doubles it): the
@@ -204,21 +198,7 @@ impl Sock {
     #[cfg(test)]
     pub(crate) fn timeout(&self) -> io::Result<Duration> {
         // SAFETY: an all-zero timeval is valid.
-        let mut tv: libc::timeval = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
-        // SAFETY: tv and len are valid for writes; len is tv's size.
-        let r = unsafe {
-            libc::getsockopt(
-                self.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&mut tv as *mut libc::timeval).cast(),
-                &mut len,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let tv: libc::timeval = self.get_opt(libc::SO_RCVTIMEO, unsafe { std::mem::zeroed() })?;
         let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
         let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
         Ok(Duration::new(secs, micros.saturating_mul(1000)))
