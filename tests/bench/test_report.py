@@ -1,9 +1,11 @@
 """report.py's judgement, fed with recorded results (runs on the host:
 `python3 -m pytest tests/bench/test_report.py`).
 
-The published run (docs/performance-results.json) is the healthy case; the
-others are the same run with figures changed: batched throughput far below
-the bound the run measured, a bound above 3x, no batch sweep."""
+The recorded run is a fixture kept in tests/bench/fixtures/, pinned so that
+publishing a new run in docs/ never changes what these tests expect. It is
+the healthy case; the others are the same run with figures changed: batched
+throughput far below the bound the run measured, a bound above 3x, no batch
+sweep, an async client added that meets or misses its targets."""
 
 import copy
 import json
@@ -14,8 +16,7 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-RESULTS = os.path.join(ROOT, "docs", "performance-results.json")
+RESULTS = os.path.join(HERE, "fixtures", "run-2026-11-30.json")
 sys.path.insert(0, HERE)
 import report  # noqa: E402
 
@@ -104,3 +105,51 @@ def test_other_targets_still_judged(tmp_path, res):
     p = run_report(tmp_path, r)
     assert p.returncode == 1
     assert "2 threads / 1 thread" in p.stdout
+
+
+def with_async(r, single_factor):
+    """The run with an async row at every size whose rate is
+    `single_factor` times the one-at-a-time rate of the same round."""
+    r = copy.deepcopy(r)
+    for row in r["throughput"]:
+        res = row["nlctl"]["results"]
+        single = next(c for c in res if c["mode"] == "single")
+        a = copy.deepcopy(single)
+        a.update(mode="async", threads=1, rps=single["rps"] * single_factor)
+        res.append(a)
+    return r
+
+
+def async_targets(r):
+    return {name.split(":")[0]: (want, ok) for name, _, want, ok in report.targets(r)
+            if "nlctl async" in name}
+
+
+def test_run_without_async_has_no_async_target(res):
+    assert async_targets(res) == {}
+
+
+def test_async_fast_enough_passes(tmp_path, res):
+    # 1.9x one-at-a-time; batched is 1.81x one-at-a-time at 16 B in this run
+    r = with_async(res, 1.9)
+    t = async_targets(r)
+    assert t["16 B"] == (">= 0.7x", True)  # the last of the two rows at 16 B
+    p = run_report(tmp_path, r)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "16 B: nlctl async, 64 tasks / one-at-a-time" in p.stdout
+
+
+def test_async_below_one_and_a_half_fails(tmp_path, res):
+    r = with_async(res, 1.2)
+    p = run_report(tmp_path, r)
+    assert p.returncode == 1
+    line = next(ln for ln in p.stdout.splitlines()
+                if "16 B: nlctl async, 64 tasks / one-at-a-time" in ln)
+    assert "FAIL" in line
+
+
+def test_async_other_sizes_are_information_only(tmp_path, res):
+    r = with_async(res, 0.5)
+    names = [(name, ok) for name, _, _, ok in report.targets(r) if "nlctl async" in name]
+    assert all(ok is None for name, ok in names if not name.startswith("16 B"))
+    assert any(ok is False for name, ok in names if name.startswith("16 B"))
