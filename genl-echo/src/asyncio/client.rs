@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use genl_proto::consts::FAMILY_NAME;
@@ -13,8 +13,7 @@ use genl_proto::ctrl::{self, FamilyInfo, PolicyDump};
 use genl_proto::error::EncodeError;
 use genl_proto::message::{echo_reply_len, Reply};
 use genl_proto::{CaseReply, EchoReply, Mode, ModeReply, Request, Stats};
-use tokio::io::unix::AsyncFd;
-use tokio::sync::{Notify, Semaphore, TryAcquireError};
+use tokio::sync::Notify;
 
 use crate::batch::{reply_truesize, MAX_BATCH_BYTES};
 use crate::conn::DEFAULT_TIMEOUT;
@@ -25,7 +24,7 @@ use crate::netns::Netns;
 use crate::policy::FamilyPolicy;
 use crate::sock::Sock;
 
-use super::state::{dump_payloads, State};
+use super::state::{dump_payloads, Closed, State};
 
 /// The receive (and send) buffer an async client asks for: the kernel
 /// doubles it; without CAP_NET_ADMIN it is capped by `net.core.rmem_max`
@@ -36,6 +35,11 @@ const SOCKET_BUF: usize = 2 << 20;
 /// [`RECV_BUF_LEN`](crate::RECV_BUF_LEN) buffer, of which only the pages
 /// replies were written to become resident.
 const MAX_RECV_SLOTS: usize = 64;
+
+/// Buffers of answered requests the client keeps for reuse: enough for
+/// many tasks' requests in flight at once to allocate nothing (each is
+/// kept only if small).
+const SPARES: usize = 256;
 
 /// Receive-buffer shares are counted in units of this many bytes.
 const UNIT: usize = 256;
@@ -68,15 +72,26 @@ pub(crate) struct Shared {
     pub(crate) notify: Notify,
     /// Every [`AsyncClient`] clone is gone: the task ends.
     pub(crate) gone: AtomicBool,
-    /// Shares of the receive buffer ([`UNIT`] bytes each).
-    permits: Semaphore,
+    /// Shares of the receive buffer ([`UNIT`] bytes each), kept in `state`.
     total_units: usize,
     /// The largest datagram the task sends (`SO_SNDBUF` allows it).
     pub(crate) max_send: usize,
     port: u32,
     rcvbuf: usize,
     family: Mutex<Option<Family>>,
+    /// The family's id and generation as in `family`, for requests to read
+    /// without the lock: `generation << 16 | id`.
+    family_id: AtomicU64,
     netns: Option<Arc<Netns>>,
+}
+
+impl Shared {
+    /// Sets the family (under its lock, held by the caller).
+    fn set_family(&self, f: &mut Option<Family>, info: FamilyInfo, generation: u64) {
+        self.family_id
+            .store(generation << 16 | u64::from(info.id), Ordering::Release);
+        *f = Some(Family { info, generation });
+    }
 }
 
 /// Owned by the clones; its drop (the last clone's) ends the task.
@@ -196,10 +211,8 @@ impl AsyncClient {
     async fn connect_in(netns: Option<Arc<Netns>>) -> Result<AsyncClient, Error> {
         let client = AsyncClient::open(netns)?;
         let info = client.resolve().await?;
-        *lock(&client.handle.shared.family) = Some(Family {
-            info,
-            generation: 0,
-        });
+        let shared = &client.handle.shared;
+        shared.set_family(&mut lock(&shared.family), info, 0);
         Ok(client)
     }
 
@@ -227,24 +240,26 @@ impl AsyncClient {
             DUMP_DATAGRAM.max(genl_proto::consts::ECHO_REPLY_MAX),
         )));
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(Requests::new(port, initial_seq()))),
+            state: Mutex::new(State::new(
+                Requests::new(port, initial_seq()).with_spares(SPARES),
+                total_units,
+            )),
             notify: Notify::new(),
             gone: AtomicBool::new(false),
-            permits: Semaphore::new(total_units.min(Semaphore::MAX_PERMITS)),
             total_units,
             max_send: sndbuf.saturating_sub(64).clamp(4096, MAX_BATCH_BYTES),
             port,
             rcvbuf,
             family: Mutex::new(None),
+            family_id: AtomicU64::new(0),
             netns,
         });
-        // SAFETY: the socket owns its descriptor, which stays open, and
-        // always the same, until the AsyncFd (which owns the socket) is
-        // dropped.
-        let fd =
-            unsafe { AsyncFd::register(sock) }.map_err(|e| Error::io(op, "epoll_ctl", e.into()))?;
+        // Registered here, in the caller's runtime context (a runtime
+        // without I/O is found at connect, as by tokio's own sockets); the
+        // task keeps the registration only while it waits for the socket.
+        let polled = super::driver::register(&sock).map_err(|e| Error::io(op, "epoll_ctl", e))?;
         let slots = (rcvbuf / reply_truesize(64)).clamp(1, MAX_RECV_SLOTS);
-        rt.spawn(super::driver::run(shared.clone(), fd, slots));
+        rt.spawn(super::driver::run(shared.clone(), sock, polled, slots));
         Ok(AsyncClient {
             handle: Arc::new(Handle { shared }),
             timeout: DEFAULT_TIMEOUT,
@@ -347,14 +362,21 @@ impl AsyncClient {
             reply_len: DUMP_DATAGRAM,
         };
         let id = family.id;
-        let answer = self
-            .request(&call, move |out| ctrl::encode_getpolicy(id, None, 0, out))
-            .await?;
-        let mut dump = PolicyDump::default();
-        for payload in dump_payloads(&answer) {
-            let payload = payload.map_err(Error::decode(op))?;
-            dump.add_genl(payload).map_err(Error::decode(op))?;
-        }
+        let parse = |answer: &Answer| {
+            let mut dump = PolicyDump::default();
+            for payload in dump_payloads(answer) {
+                let payload = payload.map_err(Error::decode(op))?;
+                dump.add_genl(payload).map_err(Error::decode(op))?;
+            }
+            Ok(dump)
+        };
+        let dump = self
+            .request(
+                &call,
+                move |out| ctrl::encode_getpolicy(id, None, 0, out),
+                parse,
+            )
+            .await??;
         Ok(FamilyPolicy::new(&family, &dump))
     }
 
@@ -372,11 +394,12 @@ impl AsyncClient {
             kind: Kind::Do,
             reply_len: FAMILY_REPLY,
         };
+        let decode = |a: &Answer| FamilyInfo::from_nlmsg(a.message()).map_err(Error::decode(op));
         match self
-            .request(&call, |out| ctrl::encode_getfamily(name, 0, out))
+            .request(&call, |out| ctrl::encode_getfamily(name, 0, out), decode)
             .await
         {
-            Ok(a) => FamilyInfo::from_nlmsg(a.message()).map_err(Error::decode(op)),
+            Ok(r) => r,
             Err(Error::Kernel { errno, .. }) if errno == libc::ENOENT => {
                 Err(Error::NotRegistered {
                     family: name.to_owned(),
@@ -395,32 +418,27 @@ impl AsyncClient {
     /// unless another request did so since `generation`.
     async fn reresolve(&self, generation: u64) -> Result<(), Error> {
         let info = self.resolve().await?;
-        let mut f = lock(&self.handle.shared.family);
-        match f.as_mut() {
-            Some(f) if f.generation == generation => {
-                log::debug!(
-                    "family {FAMILY_NAME} resolved again: id {} -> {}",
-                    f.info.id,
-                    info.id
-                );
-                f.info = info;
-                f.generation += 1;
-            }
-            Some(_) => {}
-            None => {
-                *f = Some(Family {
-                    info,
-                    generation: generation + 1,
-                })
+        let shared = &self.handle.shared;
+        let mut f = lock(&shared.family);
+        match f.as_ref() {
+            Some(old) if old.generation != generation => {}
+            old => {
+                if let Some(old) = old {
+                    log::debug!(
+                        "family {FAMILY_NAME} resolved again: id {} -> {}",
+                        old.info.id,
+                        info.id
+                    );
+                }
+                shared.set_family(&mut f, info, generation + 1);
             }
         }
         Ok(())
     }
 
     fn family_id(&self) -> (u16, u64) {
-        lock(&self.handle.shared.family)
-            .as_ref()
-            .map_or((0, 0), |f| (f.info.id, f.generation))
+        let v = self.handle.shared.family_id.load(Ordering::Acquire);
+        ((v & 0xffff) as u16, v >> 16)
     }
 
     /// A request of the family: sent with the current family id; if the
@@ -428,62 +446,43 @@ impl AsyncClient {
     async fn family_call<T: Reply>(&self, call: Call, req: Request<'_>) -> Result<T, Error> {
         // Checked before anything is queued (encode checks too).
         req.validate().map_err(|e| Error::encode(call.op, e))?;
+        let op = call.op;
+        let decode = |a: &Answer| T::from_nlmsg(a.message()).map_err(Error::decode(op));
         let (id, generation) = self.family_id();
-        let answer = match self.request(&call, |out| req.encode(id, 0, out)).await {
+        match self
+            .request(&call, |out| req.encode(id, 0, out), decode)
+            .await
+        {
             Err(e) if family::after_error(&e, false) == family::Next::Reresolve => {
-                log::debug!(
-                    "{}: family id {id} looks stale ({e}): resolving again",
-                    call.op
-                );
+                log::debug!("{op}: family id {id} looks stale ({e}): resolving again");
                 self.reresolve(generation).await?;
                 let (id, _) = self.family_id();
-                self.request(&call, |out| req.encode(id, 0, out)).await?
+                self.request(&call, |out| req.encode(id, 0, out), decode)
+                    .await?
             }
             r => r?,
-        };
-        T::from_nlmsg(answer.message()).map_err(Error::decode(call.op))
+        }
     }
 
     /// Queues one request, encoded by `encode` with sequence number 0, and
-    /// waits for its answer (at most the timeout).
-    async fn request(
+    /// waits for its answer (at most the timeout), which `decode` turns
+    /// into the result.
+    async fn request<R>(
         &self,
         call: &Call,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
-    ) -> Result<Answer, Error> {
+        decode: impl FnOnce(&Answer) -> R,
+    ) -> Result<R, Error> {
         let shared = &self.handle.shared;
-        let want = units(reply_truesize(call.reply_len)).min(shared.total_units);
-        let want = u32::try_from(want).unwrap_or(u32::MAX);
-        let closed = || Error::io(call.op, "async driver", std::io::Error::other("closed"));
-        let timeout = || Error::Timeout {
-            op: call.op,
-            after: self.timeout,
-        };
-        // A share of the receive buffer: at once if there is one (the
-        // usual case: no timer, no clock read); else wait for one, within
-        // the timeout.
-        let _permit = match shared.permits.try_acquire_many(want) {
-            Ok(p) => p,
-            Err(TryAcquireError::Closed) => return Err(closed()),
-            Err(TryAcquireError::NoPermits) if self.timeout.is_zero() => shared
-                .permits
-                .acquire_many(want)
-                .await
-                .map_err(|_| closed())?,
-            Err(TryAcquireError::NoPermits) => {
-                tokio::time::timeout(self.timeout, shared.permits.acquire_many(want))
-                    .await
-                    .map_err(|_| timeout())?
-                    .map_err(|_| closed())?
-            }
-        };
-        let ticket = lock(&shared.state).enqueue(call.op, call.kind, encode)?;
-        shared.notify.notify_one();
         Waiting {
             shared,
-            ticket,
+            units: units(reply_truesize(call.reply_len)).min(shared.total_units),
+            encode: Some(encode),
+            decode: Some(decode),
+            ticket: None,
             done: false,
             op: call.op,
+            kind: call.kind,
             timeout: self.timeout,
             timer: None,
         }
@@ -511,38 +510,126 @@ fn initial_seq() -> u32 {
         .unwrap_or(1)
 }
 
-/// A queued or sent request's caller; dropping it cancels the request.
+/// A request's caller; dropping it cancels the request.
+///
+/// Its first poll takes its shares of the receive buffer (or, if there are
+/// not enough free, waits for them after the callers that came before it),
+/// then queues the request (encoded into the client's queue) and wakes the
+/// background task; the answer is decoded where it lies and its buffers
+/// go back to the core. All of it under the state's one lock, once per
+/// step.
 ///
 /// Its timeout starts only once the request is late (sent, and not
 /// answered in the receive round that followed; the background task wakes
-/// it then): generic netlink answers a request inside the `sendmsg` that
-/// carries it, so nearly every request is answered before, and costs
-/// neither a timer nor a clock read (which under emulation can cost as
-/// much as a round trip). A request is never failed with
-/// [`Error::Timeout`] before its timeout has passed.
-struct Waiting<'a> {
+/// it then), or when it has to wait for its shares: generic netlink
+/// answers a request inside the `sendmsg` that carries it, so nearly every
+/// request is answered before, and costs neither a timer nor a clock read
+/// (which under emulation can cost as much as a round trip). A request is
+/// never failed with [`Error::Timeout`] before its timeout has passed.
+struct Waiting<'a, E, D> {
     shared: &'a Shared,
-    ticket: u64,
+    /// Shares of the receive buffer its reply needs.
+    units: usize,
+    /// The request's encoder, until it is queued.
+    encode: Option<E>,
+    decode: Option<D>,
+    /// Set by the first poll.
+    ticket: Option<u64>,
     done: bool,
     op: Op,
+    kind: Kind,
     timeout: Duration,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl Future for Waiting<'_> {
-    type Output = Result<Answer, Error>;
+// No field is pinned (the timer is boxed).
+impl<E, D> Unpin for Waiting<'_, E, D> {}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let late = {
+/// What one step of a [`Waiting`] came to.
+enum Step<R> {
+    Done(Result<R, Error>),
+    /// Waiting for the answer; `wake_task`: the request was queued first,
+    /// the background task needs waking.
+    Pending {
+        wake_task: bool,
+    },
+    /// Waiting, with the timeout running: the request is late, or waits
+    /// for its shares of the receive buffer.
+    Late,
+}
+
+impl<E, D, R> Waiting<'_, E, D>
+where
+    E: FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    D: FnOnce(&Answer) -> R,
+{
+    /// One step, under the state's lock.
+    fn step(&mut self, st: &mut State, waker: &Waker) -> Step<R> {
+        let ticket = match self.ticket {
+            Some(t) => t,
+            None => match st.begin(self.op, self.units, waker) {
+                Ok((t, _)) => {
+                    self.ticket = Some(t);
+                    t
+                }
+                Err(e) => return Step::Done(Err(e)),
+            },
+        };
+        if self.encode.is_some() && st.has_room(ticket) {
+            if let Some(encode) = self.encode.take() {
+                // The wait for its shares is over: a timeout from here on
+                // counts from when it is late.
+                self.timer = None;
+                return match st.enqueue(ticket, self.kind, encode, waker) {
+                    Ok(first) => Step::Pending { wake_task: first },
+                    Err(e) => Step::Done(Err(e)),
+                };
+            }
+        }
+        match st.poll(ticket, waker) {
+            Poll::Ready(r) => Step::Done(r.and_then(|a| {
+                let out = self.decode.take().map(|decode| decode(&a));
+                st.recycle(a);
+                out.ok_or_else(|| Closed::Stopped.error(self.op))
+            })),
+            // Still waiting for its shares, or late.
+            Poll::Pending if self.encode.is_some() || st.is_late(ticket) => Step::Late,
+            Poll::Pending => Step::Pending { wake_task: false },
+        }
+    }
+}
+
+impl<E, D, R> Future for Waiting<'_, E, D>
+where
+    E: FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    D: FnOnce(&Answer) -> R,
+{
+    type Output = Result<R, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.done {
+            // Polled after it completed: an answer, not a panic.
+            return Poll::Ready(Err(Closed::Stopped.error(this.op)));
+        }
+        let step = {
             let mut st = lock(&this.shared.state);
-            if let Poll::Ready(r) = st.poll(this.ticket, cx.waker()) {
+            this.step(&mut st, cx.waker())
+        };
+        match step {
+            Step::Done(r) => {
                 this.done = true;
                 return Poll::Ready(r);
             }
-            st.is_late(this.ticket)
-        };
-        if late && this.timer.is_none() && !this.timeout.is_zero() {
+            Step::Pending { wake_task } => {
+                if wake_task {
+                    this.shared.notify.notify_one();
+                }
+                return Poll::Pending;
+            }
+            Step::Late => {}
+        }
+        if this.timer.is_none() && !this.timeout.is_zero() {
             this.timer = Some(Box::pin(tokio::time::sleep(this.timeout)));
         }
         if let Some(t) = this.timer.as_mut() {
@@ -559,10 +646,10 @@ impl Future for Waiting<'_> {
     }
 }
 
-impl Drop for Waiting<'_> {
+impl<E, D> Drop for Waiting<'_, E, D> {
     fn drop(&mut self) {
-        if !self.done {
-            lock(&self.shared.state).cancel(self.ticket);
+        if let (false, Some(ticket)) = (self.done, self.ticket) {
+            lock(&self.shared.state).cancel(ticket);
         }
     }
 }
@@ -599,7 +686,6 @@ mod tests {
         assert_eq!(units(UNIT + 1), 2);
         // A 16-byte echo's reply takes 4 shares; the largest reply fits.
         assert_eq!(units(reply_truesize(echo_reply_len(16))), 4);
-        assert!(units(reply_truesize(genl_proto::consts::ECHO_REPLY_MAX)) < Semaphore::MAX_PERMITS);
     }
 
     // The tests below use the host kernel's generic netlink controller
@@ -753,17 +839,55 @@ mod tests {
     /// Shared state with no socket and no task: the test plays the task.
     fn bare_shared() -> Shared {
         Shared {
-            state: Mutex::new(State::new(Requests::new(77, 1000))),
+            state: Mutex::new(State::new(Requests::new(77, 1000), 8)),
             notify: Notify::new(),
             gone: AtomicBool::new(false),
-            permits: Semaphore::new(8),
             total_units: 8,
             max_send: 1 << 20,
             port: 77,
             rcvbuf: 8 * UNIT,
             family: Mutex::new(None),
+            family_id: AtomicU64::new(0),
             netns: None,
         }
+    }
+
+    type Encode = fn(&mut Vec<u8>) -> Result<(), EncodeError>;
+    type Decode = fn(&Answer) -> Result<ModeReply, genl_proto::DecodeError>;
+
+    /// A caller of GET_CASE needing `units` shares, as `request` makes it.
+    fn get_mode(shared: &Shared, units: usize, timeout: Duration) -> Waiting<'_, Encode, Decode> {
+        Waiting {
+            shared,
+            units,
+            encode: Some(|out| Request::GetCase.encode(0x20, 0, out)),
+            decode: Some(|a| ModeReply::from_nlmsg(a.message())),
+            ticket: None,
+            done: false,
+            op: Op::GetMode,
+            kind: Kind::Do,
+            timeout,
+            timer: None,
+        }
+    }
+
+    /// The driver's part: sends what is queued, feeds `replies` (for the
+    /// sequence numbers sent, in order) and ends the round. Returns how
+    /// many callers it woke.
+    fn serve(shared: &Shared, replies: usize) -> usize {
+        let (mut tx, mut sent, mut wake) = (Vec::new(), Vec::new(), Vec::new());
+        let mut st = lock(&shared.state);
+        st.take_batch(&mut tx, &mut sent, usize::MAX);
+        for &(_, seq) in sent.iter().take(replies) {
+            let r = crate::core::testutil::mode_reply(seq, 1);
+            st.on_datagram(crate::core::Datagram {
+                sender: 0,
+                bytes: &r,
+                len: r.len(),
+            });
+        }
+        st.collect_ready(&mut wake);
+        wake.len()
     }
 
     #[test]
@@ -775,29 +899,14 @@ mod tests {
             .unwrap();
         rt.block_on(async {
             let shared = bare_shared();
-            let ticket = lock(&shared.state)
-                .enqueue(Op::GetMode, Kind::Do, |out| {
-                    Request::GetCase.encode(0x20, 0, out)
-                })
-                .unwrap();
-            let mut w = std::pin::pin!(Waiting {
-                shared: &shared,
-                ticket,
-                done: false,
-                op: Op::GetMode,
-                timeout: Duration::from_secs(3),
-                timer: None,
-            });
+            let mut w = std::pin::pin!(get_mode(&shared, 1, Duration::from_secs(3)));
             let start = tokio::time::Instant::now();
             // Queued, then sent: no timer yet.
             assert!(futures_poll(w.as_mut()).is_pending());
-            let (mut tx, mut sent, mut wake) = (Vec::new(), Vec::new(), Vec::new());
-            lock(&shared.state).take_batch(&mut tx, &mut sent, usize::MAX);
-            assert!(futures_poll(w.as_mut()).is_pending());
+            assert!(lock(&shared.state).has_queued());
             assert!(w.timer.is_none());
             // The round ends without its reply: late, woken, timer armed.
-            lock(&shared.state).collect_ready(&mut wake);
-            assert_eq!(wake.len(), 1);
+            assert_eq!(serve(&shared, 0), 1);
             match w.as_mut().await {
                 Err(Error::Timeout { op, after }) => {
                     assert_eq!((op, after), (Op::GetMode, Duration::from_secs(3)))
@@ -811,25 +920,81 @@ mod tests {
     #[test]
     fn a_dropped_request_is_cancelled_in_the_core() {
         let shared = bare_shared();
-        let ticket = lock(&shared.state)
-            .enqueue(Op::Stats, Kind::Do, |out| {
-                Request::Stats.encode(0x20, 0, out)
-            })
-            .unwrap();
-        let (mut tx, mut sent) = (Vec::new(), Vec::new());
-        lock(&shared.state).take_batch(&mut tx, &mut sent, usize::MAX);
+        let mut w = Box::pin(get_mode(&shared, 1, DEFAULT_TIMEOUT));
+        assert!(futures_poll(w.as_mut()).is_pending());
+        serve(&shared, 0);
         assert_eq!(lock(&shared.state).core().in_flight(), 1);
-        let w = Waiting {
-            shared: &shared,
-            ticket,
-            done: false,
-            op: Op::Stats,
-            timeout: DEFAULT_TIMEOUT,
-            timer: None,
-        };
         drop(w);
         let st = lock(&shared.state);
         assert_eq!((st.callers(), st.core().in_flight()), (0, 0));
+    }
+
+    #[test]
+    fn callers_wait_their_turn_for_receive_buffer_shares() {
+        // 8 shares: a needs 6; b (4) must wait, and so must c (1), which
+        // would fit but came after b.
+        let shared = bare_shared();
+        let mut a = Box::pin(get_mode(&shared, 6, DEFAULT_TIMEOUT));
+        let mut b = Box::pin(get_mode(&shared, 4, DEFAULT_TIMEOUT));
+        let mut c = Box::pin(get_mode(&shared, 1, DEFAULT_TIMEOUT));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        for w in [&mut a, &mut b, &mut c] {
+            assert!(futures_poll(w.as_mut()).is_pending());
+        }
+        {
+            let st = lock(&shared.state);
+            assert_eq!(st.callers(), 3);
+            assert!(st.has_queued());
+        }
+        // Waiting for shares starts the timeout; being queued does not.
+        assert!(a.timer.is_none() && b.timer.is_some() && c.timer.is_some());
+        assert!(b.encode.is_some() && c.encode.is_some());
+        // a's reply comes and a takes it: its shares go to b, then c.
+        assert_eq!(serve(&shared, 1), 1);
+        match futures_poll(a.as_mut()) {
+            Poll::Ready(Ok(Ok(r))) => assert_eq!(r.mode, Mode::Upper),
+            r => panic!("{r:?}"),
+        }
+        for w in [&mut b, &mut c] {
+            assert!(futures_poll(w.as_mut()).is_pending());
+            assert!(w.encode.is_none() && w.timer.is_none(), "queued now");
+        }
+        assert_eq!(serve(&shared, 2), 2);
+        for w in [&mut b, &mut c] {
+            assert!(matches!(futures_poll(w.as_mut()), Poll::Ready(Ok(Ok(_)))));
+        }
+        assert_eq!(lock(&shared.state).callers(), 0);
+    }
+
+    #[test]
+    fn a_caller_that_gives_up_waiting_for_shares_leaves_the_line() {
+        let shared = bare_shared();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let mut a = Box::pin(get_mode(&shared, 8, DEFAULT_TIMEOUT));
+        let mut b = Box::pin(get_mode(&shared, 8, DEFAULT_TIMEOUT));
+        let mut c = Box::pin(get_mode(&shared, 2, DEFAULT_TIMEOUT));
+        for w in [&mut a, &mut b, &mut c] {
+            assert!(futures_poll(w.as_mut()).is_pending());
+        }
+        drop(b); // e.g. its own deadline
+        assert_eq!(serve(&shared, 1), 1);
+        assert!(matches!(futures_poll(a.as_mut()), Poll::Ready(Ok(Ok(_)))));
+        // c is next in line and gets its shares; b's place is gone.
+        assert!(futures_poll(c.as_mut()).is_pending());
+        assert!(c.encode.is_none());
+        assert_eq!(serve(&shared, 1), 1);
+        assert!(matches!(futures_poll(c.as_mut()), Poll::Ready(Ok(Ok(_)))));
+        assert_eq!(lock(&shared.state).callers(), 0);
     }
 
     /// Polls `f` once with a waker that does nothing.

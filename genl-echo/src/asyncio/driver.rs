@@ -10,9 +10,16 @@
 //!    once the socket is drained);
 //! 3. wait until requests are queued, or (while requests wait for replies)
 //!    the socket is readable, or the last client is dropped.
+//!
+//! The socket is in the runtime's epoll set only while the task waits for
+//! it (a reply still missing after a drain, or a send that would block):
+//! generic netlink queues a reply inside the `sendmsg` of its request, so
+//! step 2 nearly always finds every reply, and a socket nobody polls saves
+//! the kernel an epoll wake-up for every reply it queues.
 
 use std::future::{poll_fn, Future};
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
@@ -40,8 +47,31 @@ impl Drop for CloseOnDrop {
     }
 }
 
-/// The task's own buffers.
+/// The socket's descriptor, for registering it with the runtime while the
+/// task waits for it. It does not own the descriptor.
+pub(crate) struct SockFd(RawFd);
+
+impl AsRawFd for SockFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+/// Registers `sock` with the runtime's I/O driver (`epoll_ctl`).
+pub(crate) fn register(sock: &Sock) -> io::Result<AsyncFd<SockFd>> {
+    // SAFETY: the descriptor belongs to a `Sock` that outlives the returned
+    // registration: the client registers it before it spawns the task and
+    // hands both to it, and the task keeps the registration in a field
+    // declared before the socket (dropped, so deregistered, first).
+    unsafe { AsyncFd::register(SockFd(sock.as_raw_fd())) }.map_err(Into::into)
+}
+
+/// The task's socket and its own buffers.
 struct Driver {
+    /// The socket's registration with the runtime, while the task waits for
+    /// the socket. Declared before `sock`: dropped first.
+    polled: Option<AsyncFd<SockFd>>,
+    sock: Sock,
     tx: Vec<u8>,
     sent: Vec<(u64, u32)>,
     slots: Slots,
@@ -51,28 +81,33 @@ struct Driver {
 /// The task: runs until the last client is dropped or the socket fails.
 /// The guard is made before the future, so that it closes the client even
 /// if the runtime drops the task before ever polling it.
+/// `polled` is `sock`'s registration, made by the caller in the runtime's
+/// context (so that a runtime without I/O fails the connect, not the task).
 pub(crate) fn run(
     shared: Arc<Shared>,
-    fd: AsyncFd<Sock>,
+    sock: Sock,
+    polled: AsyncFd<SockFd>,
     slots: usize,
 ) -> impl Future<Output = ()> + Send + 'static {
     let guard = CloseOnDrop {
         shared: shared.clone(),
         why: Closed::Stopped,
     };
-    drive(guard, shared, fd, slots)
-}
-
-async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, fd: AsyncFd<Sock>, slots: usize) {
-    let mut d = Driver {
+    let d = Driver {
+        polled: Some(polled),
+        sock,
         tx: Vec::new(),
         sent: Vec::new(),
         slots: Slots::new(slots, RECV_BUF_LEN),
         wake: Vec::new(),
     };
+    drive(guard, shared, d)
+}
+
+async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, mut d: Driver) {
     log::debug!(
         "async client on port {}: background task started",
-        fd.get_ref().pid()
+        d.sock.pid()
     );
     // Whether the socket may hold datagrams: read it before waiting.
     let mut readable = false;
@@ -80,12 +115,12 @@ async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, fd: AsyncFd<Sock>, s
         if shared.gone.load(Ordering::Acquire) {
             break Ok(());
         }
-        match d.send_queued(&shared, &fd).await {
+        match d.send_queued(&shared).await {
             Ok(sent) => readable |= sent,
             Err(e) => break Err(e),
         }
         if readable {
-            if let Err(e) = d.drain(&shared, fd.get_ref()) {
+            if let Err(e) = d.drain(&shared) {
                 break Err(e);
             }
             readable = false;
@@ -93,7 +128,7 @@ async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, fd: AsyncFd<Sock>, s
         if lock(&shared.state).has_queued() {
             continue;
         }
-        match d.wait(&shared, &fd).await {
+        match d.wait(&shared).await {
             Ok(r) => readable = r,
             Err(e) => break Err(e),
         }
@@ -113,19 +148,30 @@ fn fatal(call: &'static str, e: &io::Error) -> Closed {
 }
 
 impl Driver {
+    /// The socket's registration with the runtime, made if there is none.
+    fn polled(&mut self) -> Result<&AsyncFd<SockFd>, Closed> {
+        match &mut self.polled {
+            Some(p) => Ok(p),
+            p => {
+                let r = register(&self.sock).map_err(|e| fatal("epoll_ctl", &e))?;
+                Ok(p.insert(r))
+            }
+        }
+    }
+
     /// Step 1: sends what is queued (as much as one datagram carries).
     /// Returns whether anything was sent.
-    async fn send_queued(&mut self, shared: &Shared, fd: &AsyncFd<Sock>) -> Result<bool, Closed> {
+    async fn send_queued(&mut self, shared: &Shared) -> Result<bool, Closed> {
         let n = lock(&shared.state).take_batch(&mut self.tx, &mut self.sent, shared.max_send);
         if n == 0 {
             return Ok(false);
         }
         let r = loop {
-            match fd.get_ref().send(&self.tx) {
+            match self.sock.send(&self.tx) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Not expected of netlink (the kernel takes the message
                     // at once); wait rather than spin if it ever happens.
-                    match fd.writable().await {
+                    match self.polled()?.writable().await {
                         Ok(mut g) => g.clear_ready(),
                         Err(e) => break Err(e),
                     }
@@ -151,74 +197,62 @@ impl Driver {
         Ok(true)
     }
 
-    /// One `recvmmsg` without blocking, its datagrams fed to the core.
-    fn recv_once(&mut self, shared: &Shared, sock: &Sock) -> io::Result<usize> {
-        let r = self.slots.recv(sock, self.slots.count(), true);
-        let mut st = lock(&shared.state);
-        st.io.receives += 1;
-        match r {
-            Ok(n) => {
-                for i in 0..n {
-                    st.on_datagram(self.slots.datagram(i));
-                }
-                Ok(n)
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                st.on_overrun();
-                Ok(0)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     /// Step 2: reads until `EAGAIN`, then wakes the answered.
-    fn drain(&mut self, shared: &Shared, sock: &Sock) -> Result<(), Closed> {
+    fn drain(&mut self, shared: &Shared) -> Result<(), Closed> {
         loop {
-            match self.recv_once(shared, sock) {
+            match recv_once(&mut self.slots, &self.sock, shared) {
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(fatal("recvmmsg", &e)),
             }
         }
-        self.finish_round(shared);
+        finish_round(shared, &mut self.wake);
         Ok(())
-    }
-
-    /// The socket is empty: an overrun's losses are now known; wakes
-    /// every caller whose answer is there.
-    fn finish_round(&mut self, shared: &Shared) {
-        {
-            let mut st = lock(&shared.state);
-            st.on_drained();
-            st.collect_ready(&mut self.wake);
-        }
-        self.wake.drain(..).for_each(Waker::wake);
     }
 
     /// Step 3: waits for work. Reading happens here too when the socket
     /// turns readable (a reply that came after the drain), with tokio's
     /// readiness cleared only by an `EAGAIN` seen after it was reported.
+    /// The socket is registered with the runtime only while a request
+    /// waits for its reply.
     /// Returns whether the socket had something (read the rest of it).
-    async fn wait(&mut self, shared: &Shared, fd: &AsyncFd<Sock>) -> Result<bool, Closed> {
+    async fn wait(&mut self, shared: &Shared) -> Result<bool, Closed> {
+        if lock(&shared.state).awaiting_replies() {
+            self.polled()?;
+        } else {
+            self.polled = None;
+        }
+        let Driver {
+            polled,
+            sock,
+            slots,
+            wake,
+            ..
+        } = self;
         let notified = shared.notify.notified();
         let mut notified = std::pin::pin!(notified);
         poll_fn(|cx| {
             if shared.gone.load(Ordering::Acquire) || notified.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Ok(false));
             }
-            if !lock(&shared.state).awaiting_replies() {
+            let Some(polled) = polled.as_ref() else {
                 return Poll::Pending;
-            }
+            };
             loop {
-                let mut ready = match fd.poll_read_ready(cx) {
+                let mut ready = match polled.poll_read_ready(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(fatal("epoll", &e))),
                     Poll::Ready(Ok(g)) => g,
                 };
-                match self.recv_once(shared, fd.get_ref()) {
+                match recv_once(slots, sock, shared) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         ready.clear_ready_matching(tokio::io::Ready::READABLE);
-                        self.finish_round(shared);
+                        finish_round(shared, wake);
+                        if !lock(&shared.state).awaiting_replies() {
+                            // Nothing to wait for on the socket any more:
+                            // back to the loop, which deregisters it.
+                            return Poll::Ready(Ok(false));
+                        }
                     }
                     Ok(_) => return Poll::Ready(Ok(true)),
                     Err(e) => return Poll::Ready(Err(fatal("recvmmsg", &e))),
@@ -227,4 +261,35 @@ impl Driver {
         })
         .await
     }
+}
+
+/// One `recvmmsg` without blocking, its datagrams fed to the core.
+fn recv_once(slots: &mut Slots, sock: &Sock, shared: &Shared) -> io::Result<usize> {
+    let r = slots.recv(sock, slots.count(), true);
+    let mut st = lock(&shared.state);
+    st.io.receives += 1;
+    match r {
+        Ok(n) => {
+            for i in 0..n {
+                st.on_datagram(slots.datagram(i));
+            }
+            Ok(n)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+            st.on_overrun();
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The socket is empty: an overrun's losses are now known; wakes every
+/// caller whose answer is there.
+fn finish_round(shared: &Shared, wake: &mut Vec<Waker>) {
+    {
+        let mut st = lock(&shared.state);
+        st.on_drained();
+        st.collect_ready(wake);
+    }
+    wake.drain(..).for_each(Waker::wake);
 }

@@ -17,12 +17,18 @@
 //! sequence number and checks it (sender, port, type, lengths), and wakes
 //! the futures whose replies came.
 //!
-//! * **Bounded memory.** A request future first takes its share of the
-//!   receive buffer (a semaphore sized from the socket's `SO_RCVBUF`, one
-//!   share per reply's estimated size, [`reply_truesize`](crate::reply_truesize)),
+//! * **Bounded memory.** A request future first takes its shares of the
+//!   receive buffer (counted from the socket's `SO_RCVBUF`, as many as
+//!   its reply's estimated size needs, [`reply_truesize`](crate::reply_truesize)),
 //!   so the replies of everything queued and in flight always fit: the
 //!   kernel does not drop them. Futures beyond that wait their turn (first
 //!   come, first served). There is no unbounded queue or channel.
+//! * **Cheap per request.** A request takes the client's lock twice (to
+//!   queue it, and to take and decode its answer), allocates nothing but
+//!   its result (answer buffers are reused), and costs the background task
+//!   a share of one `sendmsg` and one `recvmmsg`. The socket is in the
+//!   runtime's epoll set only while the task waits for a late reply, so the
+//!   kernel does not wake epoll for every reply it queues.
 //! * **Cancellation-safe.** A request future dropped before its reply (a
 //!   `tokio::time::timeout`, a `select!`) is forgotten: not sent at all if
 //!   it was still queued, its reply discarded (and counted as stale) if it

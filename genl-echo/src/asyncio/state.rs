@@ -13,8 +13,7 @@
 //! never hits a request that had not been sent; a request cancelled while
 //! still queued is never sent at all.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasherDefault;
+use std::collections::VecDeque;
 use std::io;
 use std::task::{Poll, Waker};
 
@@ -22,7 +21,7 @@ use genl_proto::error::EncodeError;
 use genl_proto::netlink;
 
 use crate::core::requests::{Answer, Kind, Requests};
-use crate::core::{Datagram, NumberHasher};
+use crate::core::Datagram;
 use crate::error::{Error, Op};
 
 /// Why the driver stopped (every request still waiting fails with it).
@@ -38,7 +37,7 @@ pub(crate) enum Closed {
 }
 
 impl Closed {
-    fn error(self, op: Op) -> Error {
+    pub(crate) fn error(self, op: Op) -> Error {
         match self {
             Closed::Io { call, errno } => Error::io(
                 op,
@@ -83,6 +82,86 @@ struct Ticket {
     /// followed (generic netlink answers inside the send, so this is rare):
     /// the caller was woken to start its timeout.
     late: bool,
+    /// Receive-buffer shares held (0 while waiting for them).
+    units: usize,
+    /// Shares waited for (in [`State::room`]); 0 once granted.
+    want: usize,
+}
+
+/// The callers waiting, in reused slots: a ticket is a slot's index and
+/// the slot's generation (so that a ticket never names the caller that
+/// reused its slot). Grows to the most callers waiting at once; a slot
+/// lookup is an index, not a hash.
+#[derive(Debug, Default)]
+struct Tickets {
+    slots: Vec<(u32, Option<Ticket>)>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl Tickets {
+    fn split(ticket: u64) -> (usize, u32) {
+        ((ticket & 0xffff_ffff) as usize, (ticket >> 32) as u32)
+    }
+
+    fn insert(&mut self, t: Ticket) -> u64 {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push((0, None));
+                u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        self.len += 1;
+        match self.slots.get_mut(index as usize) {
+            Some(slot) => {
+                slot.1 = Some(t);
+                (u64::from(slot.0) << 32) | u64::from(index)
+            }
+            // Not reachable: the index is a slot's. A ticket no caller
+            // can find, not a panic, if it ever is.
+            None => u64::MAX,
+        }
+    }
+
+    fn get(&self, ticket: u64) -> Option<&Ticket> {
+        let (i, generation) = Tickets::split(ticket);
+        match self.slots.get(i) {
+            Some((g, t)) if *g == generation => t.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn get_mut(&mut self, ticket: u64) -> Option<&mut Ticket> {
+        let (i, generation) = Tickets::split(ticket);
+        match self.slots.get_mut(i) {
+            Some((g, t)) if *g == generation => t.as_mut(),
+            _ => None,
+        }
+    }
+
+    fn remove(&mut self, ticket: u64) -> Option<Ticket> {
+        let (i, generation) = Tickets::split(ticket);
+        let slot = self.slots.get_mut(i).filter(|s| s.0 == generation)?;
+        let t = slot.1.take()?;
+        slot.0 = slot.0.wrapping_add(1);
+        self.free.push(i as u32);
+        self.len -= 1;
+        Some(t)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Ticket> {
+        self.slots.iter_mut().filter_map(|s| s.1.as_mut())
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Ticket> {
+        self.slots.iter().filter_map(|s| s.1.as_ref())
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// What a driver's receive pass saw, for the client's counters.
@@ -101,21 +180,27 @@ pub(crate) struct State {
     core: Requests,
     queue: Vec<u8>,
     queued: VecDeque<Queued>,
-    tickets: HashMap<u64, Ticket, BuildHasherDefault<NumberHasher>>,
-    next_ticket: u64,
+    tickets: Tickets,
+    /// Receive-buffer shares no caller holds.
+    free_units: usize,
+    /// Callers waiting for shares, first come, first served (one entry
+    /// per caller: as bounded as the callers themselves).
+    room: VecDeque<u64>,
     unanswered: bool,
     closed: Option<Closed>,
     pub(crate) io: Io,
 }
 
 impl State {
-    pub(crate) fn new(core: Requests) -> State {
+    /// The state of a client whose receive buffer holds `units` shares.
+    pub(crate) fn new(core: Requests, units: usize) -> State {
         State {
             core,
             queue: Vec::new(),
             queued: VecDeque::new(),
-            tickets: HashMap::default(),
-            next_ticket: 0,
+            tickets: Tickets::default(),
+            free_units: units,
+            room: VecDeque::new(),
             unanswered: false,
             closed: None,
             io: Io::default(),
@@ -126,24 +211,73 @@ impl State {
         &self.core
     }
 
-    /// Queues request `op`, encoded by `encode(out)` with sequence number 0
-    /// (the driver writes the real one). Returns the caller's ticket.
-    pub(crate) fn enqueue(
+    /// A new caller of request `op`, woken through `waker`, which needs
+    /// `units` shares of the receive buffer for its reply. Returns its
+    /// ticket and whether it holds them already (else it waits for them,
+    /// after the callers that came before it).
+    pub(crate) fn begin(
         &mut self,
         op: Op,
+        units: usize,
+        waker: &Waker,
+    ) -> Result<(u64, bool), Error> {
+        if let Some(c) = self.closed {
+            return Err(c.error(op));
+        }
+        let room = self.room.is_empty() && self.free_units >= units;
+        let mut t = Ticket {
+            op,
+            seq: None,
+            waker: Some(waker.clone()),
+            failed: None,
+            late: false,
+            units: 0,
+            want: units,
+        };
+        if room {
+            self.free_units -= units;
+            (t.units, t.want) = (units, 0);
+        }
+        let ticket = self.tickets.insert(t);
+        if !room {
+            self.room.push_back(ticket);
+        }
+        Ok((ticket, room))
+    }
+
+    /// Whether the caller of `ticket` holds its shares of the buffer.
+    pub(crate) fn has_room(&self, ticket: u64) -> bool {
+        self.tickets.get(ticket).is_some_and(|t| t.want == 0)
+    }
+
+    /// Queues the request of `ticket` (which holds its shares), encoded by
+    /// `encode(out)` with sequence number 0 (the driver writes the real
+    /// one), its caller woken through `waker`. Returns whether the queue
+    /// was empty: only then does the background task need waking (whoever
+    /// queued the first request woke it, and it takes the whole queue).
+    pub(crate) fn enqueue(
+        &mut self,
+        ticket: u64,
         kind: Kind,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
-    ) -> Result<u64, Error> {
+        waker: &Waker,
+    ) -> Result<bool, Error> {
+        let Some(t) = self.tickets.get_mut(ticket) else {
+            return Err(Closed::Stopped.error(Op::Connect));
+        };
+        let op = t.op;
+        set_waker(&mut t.waker, waker);
         if let Some(c) = self.closed {
+            self.forget(ticket);
             return Err(c.error(op));
         }
         let start = self.queue.len();
         if let Err(e) = encode(&mut self.queue) {
             self.queue.truncate(start);
+            self.forget(ticket);
             return Err(Error::encode(op, e));
         }
-        let ticket = self.next_ticket;
-        self.next_ticket = self.next_ticket.wrapping_add(1);
+        let first = self.queued.is_empty();
         self.queued.push_back(Queued {
             ticket,
             op,
@@ -151,17 +285,33 @@ impl State {
             start,
             len: self.queue.len() - start,
         });
-        self.tickets.insert(
-            ticket,
-            Ticket {
-                op,
-                seq: None,
-                waker: None,
-                failed: None,
-                late: false,
-            },
-        );
-        Ok(ticket)
+        Ok(first)
+    }
+
+    /// Removes `ticket`, giving its shares back (to the callers waiting for
+    /// them, in turn).
+    fn forget(&mut self, ticket: u64) -> Option<Ticket> {
+        let t = self.tickets.remove(ticket)?;
+        if t.want > 0 {
+            self.room.retain(|&w| w != ticket);
+        }
+        self.free_units += t.units;
+        while let Some(&next) = self.room.front() {
+            let Some(w) = self.tickets.get_mut(next) else {
+                self.room.pop_front();
+                continue;
+            };
+            if w.want > self.free_units {
+                break;
+            }
+            self.free_units -= w.want;
+            (w.units, w.want) = (w.want, 0);
+            self.room.pop_front();
+            if let Some(waker) = w.waker.take() {
+                waker.wake();
+            }
+        }
+        Some(t)
     }
 
     /// Whether requests wait to be sent.
@@ -201,7 +351,7 @@ impl State {
                 break;
             }
             self.queued.pop_front();
-            let Some(t) = self.tickets.get_mut(&q.ticket) else {
+            let Some(t) = self.tickets.get_mut(q.ticket) else {
                 continue; // cancelled before it was sent
             };
             let bytes = self.queue.get(q.start..q.start + q.len).unwrap_or_default();
@@ -243,7 +393,7 @@ impl State {
     ) {
         for &(ticket, seq) in sent {
             self.core.cancel(seq);
-            if let Some(t) = self.tickets.get_mut(&ticket) {
+            if let Some(t) = self.tickets.get_mut(ticket) {
                 t.seq = None;
                 let source = e.raw_os_error().map_or_else(
                     || io::Error::new(e.kind(), e.to_string()),
@@ -296,7 +446,13 @@ impl State {
     /// Whether the request of `ticket` was sent and not answered in the
     /// round that followed.
     pub(crate) fn is_late(&self, ticket: u64) -> bool {
-        self.tickets.get(&ticket).is_some_and(|t| t.late)
+        self.tickets.get(ticket).is_some_and(|t| t.late)
+    }
+
+    /// Gives an answer's buffers back to the core once its caller has
+    /// decoded it: a caller answered after another then allocates nothing.
+    pub(crate) fn recycle(&mut self, a: Answer) {
+        self.core.recycle(a);
     }
 
     /// The driver stopped: every caller fails with `why` from now on.
@@ -311,18 +467,18 @@ impl State {
 
     /// The answer for `ticket` if there is one; else registers `waker`.
     pub(crate) fn poll(&mut self, ticket: u64, waker: &Waker) -> Poll<Result<Answer, Error>> {
-        let Some(t) = self.tickets.get_mut(&ticket) else {
+        let Some(t) = self.tickets.get_mut(ticket) else {
             // Not reachable through the futures (a ticket is polled until it
             // is done); an answer, not a panic, if it ever is.
             return Poll::Ready(Err(Closed::Stopped.error(Op::Connect)));
         };
         if let Some(e) = t.failed.take() {
-            self.tickets.remove(&ticket);
+            self.forget(ticket);
             return Poll::Ready(Err(e));
         }
         if let Some(seq) = t.seq {
             if let Some(r) = self.core.take(seq) {
-                self.tickets.remove(&ticket);
+                self.forget(ticket);
                 return Poll::Ready(r);
             }
         }
@@ -331,13 +487,10 @@ impl State {
             if let Some(seq) = t.seq {
                 self.core.cancel(seq);
             }
-            self.tickets.remove(&ticket);
+            self.forget(ticket);
             return Poll::Ready(Err(c.error(op)));
         }
-        match &mut t.waker {
-            Some(w) if w.will_wake(waker) => {}
-            w => *w = Some(waker.clone()),
-        }
+        set_waker(&mut t.waker, waker);
         Poll::Pending
     }
 
@@ -345,7 +498,7 @@ impl State {
     /// request not sent yet never will be; the reply of one sent is
     /// discarded when it comes (the core counts it as stale).
     pub(crate) fn cancel(&mut self, ticket: u64) {
-        if let Some(t) = self.tickets.remove(&ticket) {
+        if let Some(t) = self.forget(ticket) {
             if let Some(seq) = t.seq {
                 self.core.cancel(seq);
             }
@@ -356,6 +509,14 @@ impl State {
     #[cfg(test)]
     pub(crate) fn callers(&self) -> usize {
         self.tickets.len()
+    }
+}
+
+/// Registers `waker` in `slot` (cloned only if it is another).
+fn set_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) if w.will_wake(waker) => {}
+        w => *w = Some(waker.clone()),
     }
 }
 
@@ -394,12 +555,26 @@ mod tests {
         (c.clone(), Waker::from(c))
     }
 
+    impl State {
+        /// A new caller (one share) queued at once.
+        fn queue_new(
+            &mut self,
+            op: Op,
+            kind: Kind,
+            encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+        ) -> Result<u64, Error> {
+            let (t, room) = self.begin(op, 1, Waker::noop())?;
+            assert!(room);
+            self.enqueue(t, kind, encode, Waker::noop()).map(|_| t)
+        }
+    }
+
     fn state() -> State {
-        State::new(Requests::new(PID, 1000))
+        State::new(Requests::new(PID, 1000), 1 << 20)
     }
 
     fn echo(st: &mut State, msg: &[u8]) -> u64 {
-        st.enqueue(Op::Echo, Kind::Do, |out| {
+        st.queue_new(Op::Echo, Kind::Do, |out| {
             Request::Echo(msg).encode(FAM, 0, out)
         })
         .unwrap()
@@ -566,7 +741,7 @@ mod tests {
         let mut st = state();
         let (_, w) = waker();
         let t = st
-            .enqueue(Op::SetMode, Kind::Do, |out| {
+            .queue_new(Op::SetMode, Kind::Do, |out| {
                 Request::SetCase(Mode::Upper).encode(FAM, 0, out)
             })
             .unwrap();
@@ -612,7 +787,7 @@ mod tests {
         assert_eq!(wake.len(), 1);
         assert!(matches!(st.poll(b, &w), Poll::Ready(Err(Error::Io { .. }))));
         assert!(matches!(
-            st.enqueue(Op::Echo, Kind::Do, |_| Ok(())),
+            st.queue_new(Op::Echo, Kind::Do, |_| Ok(())),
             Err(Error::Io { .. })
         ));
     }
@@ -636,11 +811,14 @@ mod tests {
         assert_eq!(st.take_batch(&mut tx, &mut sent, usize::MAX), 2);
         assert!(!st.has_queued());
         let e = st
-            .enqueue(Op::Echo, Kind::Do, |out| {
+            .queue_new(Op::Echo, Kind::Do, |out| {
                 Request::Echo(b"a\0b").encode(FAM, 0, out)
             })
             .unwrap_err();
         assert!(matches!(e, Error::MsgHasNul { offset: 1 }), "{e:?}");
         assert!(!st.has_queued());
+        // Its caller is gone and its share is back.
+        assert_eq!(st.callers(), 5);
+        assert_eq!(st.free_units, (1 << 20) - 5);
     }
 }

@@ -2,6 +2,7 @@
 //! requests waiting for a reply, and the classification of every message
 //! received on the socket.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
@@ -86,6 +87,8 @@ pub(crate) struct Requests {
     /// Buffers of taken requests and answers, for reuse ([`Requests::recycle`]).
     spare: Vec<Vec<u8>>,
     spare_lists: Vec<Vec<Vec<u8>>>,
+    /// How many of each it keeps.
+    spare_max: usize,
     overrun: bool,
     counters: Counters,
 }
@@ -100,9 +103,18 @@ impl Requests {
             table: HashMap::default(),
             spare: Vec::new(),
             spare_lists: Vec::new(),
+            spare_max: SPARE_MAX,
             overrun: false,
             counters: Counters::default(),
         }
+    }
+
+    /// Keeps up to `n` spare buffers (and lists) instead of
+    /// [`SPARE_MAX`]: for a front end with many requests in flight at once.
+    #[allow(dead_code)] // for the async front end and tests
+    pub(crate) fn with_spares(mut self, n: usize) -> Requests {
+        self.spare_max = n;
+        self
     }
 
     /// The socket's port id.
@@ -154,23 +166,27 @@ impl Requests {
         out: &mut Vec<u8>,
         encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<u32, Error> {
-        let seq = self.next_seq();
+        // The next sequence number not in flight, and its free slot (one
+        // lookup, as in `next_seq`).
+        let (seq, slot) = loop {
+            self.seq = self.seq.wrapping_add(1);
+            if let Entry::Vacant(v) = self.table.entry(self.seq) {
+                break (self.seq, v);
+            }
+        };
         let start = out.len();
         if let Err(e) = encode(seq, out) {
             out.truncate(start);
             return Err(Error::encode(op, e));
         }
         let request = spare_copy(&mut self.spare, out.get(start..).unwrap_or_default());
-        self.table.insert(
-            seq,
-            Pending {
-                op,
-                kind,
-                request,
-                parts: Vec::new(),
-                outcome: None,
-            },
-        );
+        slot.insert(Pending {
+            op,
+            kind,
+            request,
+            parts: Vec::new(),
+            outcome: None,
+        });
         Ok(seq)
     }
 
@@ -201,8 +217,11 @@ impl Requests {
     /// The answer to request `seq` once there is one (the request is then
     /// forgotten); `None` while it is still waiting or if it is unknown.
     pub(crate) fn take(&mut self, seq: u32) -> Option<Result<Answer, Error>> {
-        self.table.get(&seq)?.outcome.as_ref()?;
-        let p = self.table.remove(&seq)?;
+        let Entry::Occupied(e) = self.table.entry(seq) else {
+            return None;
+        };
+        e.get().outcome.as_ref()?;
+        let p = e.remove();
         self.keep(p.request);
         p.outcome
     }
@@ -216,14 +235,14 @@ impl Requests {
         for b in list.drain(..) {
             self.keep(b);
         }
-        if self.spare_lists.len() < SPARE_MAX {
+        if self.spare_lists.len() < self.spare_max {
             self.spare_lists.push(list);
         }
     }
 
     /// Keeps buffer `b` for reuse if there is room and it is not large.
     fn keep(&mut self, b: Vec<u8>) {
-        if self.spare.len() < SPARE_MAX && b.capacity() <= SPARE_CAP {
+        if self.spare.len() < self.spare_max && b.capacity() <= SPARE_CAP {
             self.spare.push(b);
         }
     }
