@@ -125,7 +125,7 @@ _nlctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "single batch threads batch-threads async all" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "single batch threads batch-threads async async-threads all" -- "${cur}"))
                     return 0
                     ;;
                 --rcvbuf)

@@ -64,14 +64,15 @@ complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l seconds -d 'Measur
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l count -d 'Measure each case for N requests instead (split between threads or tasks)' -r
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l warmup -d 'Unmeasured requests before each case' -r
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l batch -d 'Requests per send in the batch modes (made smaller if the socket buffers cannot hold them)' -r
-complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l threads -d 'Threads in the threads and batch-threads modes, each with its own socket' -r
-complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l tasks -d 'Tasks in async mode, all on one async client (one socket)' -r
+complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l threads -d 'Threads in the threads and batch-threads modes, each with its own socket; the runtime\'s worker threads in async-threads mode' -r
+complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l tasks -d 'Tasks in the async modes, all on one async client (one socket)' -r
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l mode -d 'Which cases to run' -r -f -a "single\t'One request at a time on one socket'
 batch\t'--batch requests per send, replies drained with recvmmsg'
 threads\t'--threads threads, one request at a time each'
 batch-threads\t'--threads threads, batches of --batch each'
-async\t'--tasks tokio tasks on one async client, one request at a time each'
-all\t'single, batch, threads, batch-threads and async'"
+async\t'--tasks tokio tasks on one async client, one request at a time each, in a single-threaded runtime'
+async-threads\t'The same in a multi-thread runtime of --threads workers'
+all\t'Every mode above'"
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l rcvbuf -d 'Set SO_RCVBUF(FORCE) to BYTES instead of sizing it for the batch, and do not shrink the batch to fit: a too small buffer then loses replies, which are counted and reported (status 1)' -r
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l netns -d 'Run in another network namespace: NAME is a file under /run/netns (as for `ip -n`); a value containing \'/\' is a path (e.g. /proc/PID/ns/net)' -r
 complete -c nlctl -n "__fish_nlctl_using_subcommand bench" -l pretty -d 'Indent the JSON output'

@@ -15,8 +15,10 @@
 //! the replies that were dropped are counted as lost, and the run ends with
 //! status 1 after printing the JSON: lost replies are never silent.
 //!
-//! The async mode runs `--tasks` tokio tasks on one [`AsyncClient`] (one
-//! socket, a current-thread runtime): each task sends one request at a
+//! The async modes run `--tasks` tokio tasks on one [`AsyncClient`] (one
+//! socket), in a current-thread runtime (`async`) or a multi-thread
+//! runtime of `--threads` workers (`async-threads`, what `#[tokio::main]`
+//! gives): each task sends one request at a
 //! time, and the client sends the requests queued by all tasks while a
 //! send was in progress together in one `send`, so concurrency becomes
 //! batching. The library matches every reply to its request (sequence
@@ -688,11 +690,25 @@ async fn run_async_tasks(
     Ok(acc)
 }
 
-/// The async case: `o.tasks` tasks on one [`AsyncClient`] in a
-/// current-thread runtime. `batch` is the mean number of requests per
+/// The async cases: `o.tasks` tasks on one [`AsyncClient`] in a
+/// current-thread runtime, or with `workers`, a multi-thread runtime of
+/// that many worker threads. `batch` is the mean number of requests per
 /// `send`; the losses and system calls are the client's own counts.
-fn run_async_case(msg: &[u8], limit: Limit, o: &Options) -> Result<CaseOut, Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+fn run_async_case(
+    msg: &[u8],
+    limit: Limit,
+    o: &Options,
+    workers: Option<usize>,
+) -> Result<CaseOut, Error> {
+    let mut builder = match workers {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n.max(1));
+            b
+        }
+    };
+    let rt = builder
         .enable_all()
         .build()
         .map_err(|e| Error::io("bench: tokio runtime", &e))?;
@@ -756,13 +772,16 @@ pub fn run(o: &Options) -> Result<Report, Error> {
             (BenchMode::Threads, "threads", o.threads, false),
             (BenchMode::BatchThreads, "batch-threads", o.threads, true),
             (BenchMode::Async, "async", 1, false),
+            (BenchMode::AsyncThreads, "async-threads", o.threads, false),
         ];
         for (mode, name, threads, batched) in cases {
             if o.mode != mode && o.mode != BenchMode::All {
                 continue;
             }
             let (mut c, tasks) = if mode == BenchMode::Async {
-                (run_async_case(&msg, limit, o)?, o.tasks)
+                (run_async_case(&msg, limit, o, None)?, o.tasks)
+            } else if mode == BenchMode::AsyncThreads {
+                (run_async_case(&msg, limit, o, Some(threads))?, o.tasks)
             } else {
                 (run_case(&msg, limit, o, threads, batched)?, 1)
             };

@@ -124,9 +124,11 @@ pub enum Command {
     /// request at a time on one socket), "batch" (--batch requests in one
     /// send, the replies drained with recvmmsg), "threads" (--threads
     /// threads, each one request at a time on its own socket),
-    /// "batch-threads" (--threads threads, each sending batches) and
-    /// "async" (--tasks tokio tasks on one async client, whose concurrent
-    /// requests go out together in one send). Every reply is checked:
+    /// "batch-threads" (--threads threads, each sending batches), "async"
+    /// (--tasks tokio tasks on one async client, whose concurrent requests
+    /// go out together in one send, in a single-threaded runtime) and
+    /// "async-threads" (the same in a multi-thread runtime of --threads
+    /// workers, tokio's default kind). Every reply is checked:
     /// sequence number, port id, length, command and the echoed bytes.
     /// Prints one JSON object (see docs/json-output.md). The receive
     /// buffer is sized for a whole batch (SO_RCVBUFFORCE as root), or the
@@ -151,10 +153,10 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
         batch: u32,
         /// Threads in the threads and batch-threads modes, each with its own
-        /// socket.
+        /// socket; the runtime's worker threads in async-threads mode.
         #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
         threads: u32,
-        /// Tasks in async mode, all on one async client (one socket).
+        /// Tasks in the async modes, all on one async client (one socket).
         #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
         tasks: u32,
         /// Which cases to run.
@@ -186,9 +188,12 @@ pub enum BenchMode {
     Threads,
     /// --threads threads, batches of --batch each.
     BatchThreads,
-    /// --tasks tokio tasks on one async client, one request at a time each.
+    /// --tasks tokio tasks on one async client, one request at a time
+    /// each, in a single-threaded runtime.
     Async,
-    /// single, batch, threads, batch-threads and async.
+    /// The same in a multi-thread runtime of --threads workers.
+    AsyncThreads,
+    /// Every mode above.
     All,
 }
 

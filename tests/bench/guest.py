@@ -5,7 +5,7 @@ Loads the module, then measures, writing everything to one JSON file:
 
 * throughput: for each round and each size, genl_cbench (the C floor, one
   request at a time) and right after it `nlctl bench` (single, batch,
-  threads, batch-threads, async) for the same size and duration; rounds interleave the two so
+  threads, batch-threads, async, async-threads) for the same size and duration; rounds interleave the two so
   that a slow phase of the emulator hits both;
 * max_size: a 65530-byte `nlctl echo -` checked byte for byte, and
   `nlctl bench --size 65530` in every mode;

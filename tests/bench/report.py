@@ -31,6 +31,7 @@ MODES = [
     ("threads", "nlctl, 2 threads", "#54a24b"),
     ("batch-threads", "nlctl, batched, 2 threads", "#e45756"),
     ("async", "nlctl async, 64 tasks on one client", "#b279a2"),
+    ("async-threads", "nlctl async, 64 tasks on one client, 2 threads", "#9d755d"),
 ]
 
 
@@ -67,7 +68,10 @@ def ratios(res):
                               ("batch-threads/c", "batch-threads", None),
                               ("batch-threads/batch", "batch-threads", "batch"),
                               ("async/single", "async", "single"),
-                              ("async/batch", "async", "batch")]:
+                              ("async/batch", "async", "batch"),
+                              ("async-threads/single", "async-threads", "single"),
+                              ("async-threads/batch", "async-threads", "batch"),
+                              ("async-threads/threads", "async-threads", "threads")]:
             if num in by and (den is None or den in by):
                 d = c if den is None else (by[den]["rps"] or 1)
                 r.setdefault(key, []).append(by[num]["rps"] / d)
@@ -114,6 +118,14 @@ def targets(res):
              + ("" if size == 16 else " (info)"), 1.5, size == 16),
             ("async/batch", f"{s}: nlctl async, {tasks} tasks / batched (Pipeline)"
              + ("" if size == 16 else " (info)"), 0.7, size == 16),
+            # the same client on tokio's multi-thread runtime (2 workers):
+            # shown, not judged, since it uses both CPUs
+            ("async-threads/single", f"{s}: (info) nlctl async, {tasks} tasks, 2 threads"
+             " / one-at-a-time", 1.5, False),
+            ("async-threads/batch", f"{s}: (info) nlctl async, {tasks} tasks, 2 threads"
+             " / batched (Pipeline)", 0.7, False),
+            ("async-threads/threads", f"{s}: (info) nlctl async, {tasks} tasks, 2 threads"
+             " / 2 threads one-at-a-time", 1.0, False),
         ]:
             if key not in r:
                 continue

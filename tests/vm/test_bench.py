@@ -22,7 +22,7 @@ CASE_KEYS = [
 ]
 TOP_KEYS = ["client", "version", "kernel", "cpus", "family_id", "seconds", "count", "warmup",
             "results", "overruns", "lost"]
-MODES = ["single", "batch", "threads", "batch-threads", "async"]
+MODES = ["single", "batch", "threads", "batch-threads", "async", "async-threads"]
 
 
 def check_case(c):
@@ -33,9 +33,11 @@ def check_case(c):
     assert c["rps"] > 0 and c["seconds"] > 0, c
     assert 0 < c["p50_us"] <= c["p99_us"], c
     assert c["p50_us_per_request"] <= c["p50_us"], c
-    if c["mode"] == "async":
-        # 64 tasks on one client: their requests go out together
-        assert c["tasks"] == 64 and c["threads"] == 1, c
+    if c["mode"].startswith("async"):
+        # 64 tasks on one client: their requests go out together, also
+        # when they run on two threads
+        assert c["tasks"] == 64, c
+        assert c["threads"] == (2 if c["mode"] == "async-threads" else 1), c
         assert c["batch"] > 1 and c["syscalls_per_request"] < 1, c
         assert c["p50_us_per_request"] == c["p50_us"], c
         assert c["send_us_per_request"] is None, c
@@ -81,15 +83,16 @@ def test_bench_default_sizes_one_mode():
     ("threads", ["--threads", "2"]),
     ("batch-threads", ["--threads", "2", "--batch", "16"]),
     ("async", ["--tasks", "16"]),
+    ("async-threads", ["--tasks", "16", "--threads", "2"]),
 ])
 def test_bench_requests_reach_the_kernel(mode, extra):
     """The module's counter sees exactly the requests (warm-up included;
-    the async mode's warm-up is split between its tasks)."""
+    the async modes' warm-up is split between their tasks)."""
     out = ok("bench", "--mode", mode, "--size", "100", "--count", "1001", "--warmup", "7",
              *extra)
     (c,) = out["results"]
     assert c["requests"] == c["verified"] == 1001, c
-    warm = 7 * (2 if "threads" in mode else 1)
+    warm = 7 * (2 if mode in ("threads", "batch-threads") else 1)
     s = stats()
     assert s["echo_requests"] == 1001 + warm, (s, c)
     assert s["echo_bytes"] == 100 * (1001 + warm), (s, c)

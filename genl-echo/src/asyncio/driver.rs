@@ -132,6 +132,13 @@ async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, mut d: Driver) {
             Ok(r) => readable = r,
             Err(e) => break Err(e),
         }
+        if !readable {
+            // Woken by the first request queued: let the tasks that are
+            // ready to run queue theirs too, so that they go out in the
+            // same send (on a multi-thread runtime the task would
+            // otherwise send each request nearly alone).
+            tokio::task::yield_now().await;
+        }
     };
     if let Err(why) = r {
         log::debug!("async client: background task stops: {why:?}");
