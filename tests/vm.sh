@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/vm.sh KVER CMD [ARG...]: boots /boot/vmlinuz-KVER under QEMU (software
+# tests/vm.sh KVER CMD [ARG...]: boots kernel KVER (/boot/vmlinuz-KVER, the
+# debug kernel, or Debian's 7.3 unpacked by tests/trixie-env.sh) under QEMU (software
 # emulation, no KVM) with virtme-ng, runs CMD inside as root in the project's
 # root directory, and exits with CMD's status.
 #
@@ -54,11 +55,25 @@ shq() {
 	printf '%s' "$out"
 }
 script="echo > $(shq "$started_file")&& cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
+mods_opts=()
+max_script=900
+if env_dir=$(trixie_env_dir "$kver"); then
+	# Debian's 7.3, unpacked by tests/trixie-env.sh: virtme-ng finds its
+	# modules beside the image (usr/lib/modules/KVER) and links the guest's
+	# /lib/modules/KVER to them; an overlay makes them writable in the
+	# guest only, as --overlay-rwdir /lib/modules does for an installed
+	# kernel (the autoload test installs the module there).
+	moddir=$(kernel_moddir "$(realpath "$env_dir")/kernel" "$kver")
+	mods_opts=(--overlay-rwdir "$moddir")
+	# both paths go on the kernel's command line (below)
+	link=$(kernel_moddir "$env_dir/kernel" "$kver")
+	max_script=$((max_script - ${#moddir} - ${#link} - 38))
+fi
 # virtme-ng hands the command to the guest on the kernel's command line
 # (base64, beside about 700 bytes of its own), which x86 cuts at 2048
 # bytes: a longer command would lose init= and hang the boot.
-if [ "${#script}" -gt 900 ]; then
-	die "the guest command is ${#script} bytes; at most 900 fit on the kernel's command line (pass long lists in a file)"
+if [ "${#script}" -gt "$max_script" ]; then
+	die "the guest command is ${#script} bytes; at most $max_script fit on the kernel's command line (pass long lists in a file)"
 fi
 
 append=${VM_APPEND:-}
@@ -123,7 +138,7 @@ boot() {
 	timeout -k 30 "${VM_TIMEOUT:-1200}" "${wrap[@]}" \
 		"$vng" --run "$image" --disable-kvm "${fs_opts[@]}" "${extra_opts[@]}" \
 		--memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" \
-		--rwdir "$OUT" --overlay-rwdir /lib/modules \
+		--rwdir "$OUT" --overlay-rwdir /lib/modules "${mods_opts[@]}" \
 		--exec "$script" </dev/null 2>&1 | cat
 	rc=${PIPESTATUS[0]}
 	kill "$watchdog" 2>/dev/null
