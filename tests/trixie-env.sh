@@ -8,6 +8,10 @@
 #            headers from trixie-backports, and unstable's sparse. tests/build-kmod.sh and
 #            tests/dkms-build.sh run inside it (tests/lib.sh: in_build_env),
 #            as a trixie machine would build the module.
+#   linux-tools/  from linux-source-7.3: tools/net/ynl (ynl/: the kernel's
+#            YNL CLI and generator) and Documentation/netlink (netlink/: the
+#            spec schemas), the layout of .cache/linux-tools
+#            (tests/kernel-tools.sh, from 6.12): test_ynl.py uses them on 7.3.
 #   kernel/  Debian's own kernel, the packages linux-image-KVER depends on
 #            unpacked: usr/lib/modules/KVER/ with vmlinuz (linux-binary-KVER),
 #            the modules (linux-modules-KVER), config and System.map
@@ -42,6 +46,7 @@ PACKAGES=(
 # the C library: it is unpacked into root/usr/local/bin.
 SPARSE_SUITE=sid
 IMAGE=("linux-binary-$KVER" "linux-modules-$KVER" "linux-base-$KVER") # unpacked into kernel/
+SOURCE=linux-source-7.3 # its tools/net/ynl and Documentation/netlink, into linux-tools/
 # RECIPE END
 
 command -v mmdebstrap >/dev/null || die "mmdebstrap not found (apt-get install mmdebstrap)"
@@ -66,7 +71,7 @@ else
 	# (before mmdebstrap empties the package lists) into /var/tmp.
 	mmdebstrap --variant=apt --include="$include" \
 		--aptopt='APT::Install-Recommends "false"' \
-		--customize-hook="chroot \"\$1\" sh -c 'cd /var/tmp && apt-get download -q ${IMAGE[*]}'" \
+		--customize-hook="chroot \"\$1\" sh -c 'cd /var/tmp && apt-get download -q ${IMAGE[*]} $SOURCE'" \
 		"$SUITE" "$dir/root" \
 		"deb $MIRROR $SUITE main" \
 		"deb $MIRROR $SUITE-updates main" \
@@ -96,6 +101,20 @@ else
 		echo "${deb##*/}" >>"$dir/kernel-packages"
 		rm -f "$deb"
 	done
+	# The kernel's own YNL tools (test_ynl.py drives the module with the
+	# CLI of the kernel it runs on) and the netlink spec schemas.
+	deb=$(find "$dir/root/var/tmp" -maxdepth 1 -name "${SOURCE}_*.deb" | head -n1)
+	[ -n "$deb" ] || die "$SOURCE was not downloaded"
+	src_tmp=$dir/source.tmp
+	mkdir -p "$src_tmp"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$SOURCE.tar.xz" |
+		tar -C "$src_tmp" -xJf - --wildcards "$SOURCE/tools/net/ynl/*" "$SOURCE/Documentation/netlink/*"
+	mkdir -p "$dir/linux-tools"
+	mv "$src_tmp/$SOURCE/tools/net/ynl" "$dir/linux-tools/ynl"
+	mv "$src_tmp/$SOURCE/Documentation/netlink" "$dir/linux-tools/netlink"
+	rm -rf "$src_tmp" "$deb"
+	[ -f "$dir/linux-tools/ynl/pyynl/cli.py" ] || die "no tools/net/ynl/pyynl/cli.py in $SOURCE"
+
 	moddir=$(kernel_moddir "$dir/kernel" "$KVER") || die "no lib/modules/$KVER in ${IMAGE[*]}"
 	[ -r "$moddir/vmlinuz" ] || die "no $moddir/vmlinuz in ${IMAGE[*]}"
 	# The packages ship no modules.dep (the postinst runs depmod): make the

@@ -8,7 +8,8 @@
 #   tests/out/        shared read-write with the host (results, logs)
 #   /lib/modules, /etc, /var, /tmp, ...  overlays writable in the guest only
 # Inside, GENL_ECHO_KVER, GENL_ECHO_KO (the module built for KVER by
-# tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set.
+# tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set, and for
+# Debian's 7.3 GENL_ECHO_LINUX_TOOLS (its tree's YNL tools).
 #
 # Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
 # VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there),
@@ -54,7 +55,6 @@ shq() {
 	done
 	printf '%s' "$out"
 }
-script="echo > $(shq "$started_file")&& cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
 mods_opts=()
 max_script=900
 if env_dir=$(trixie_env_dir "$kver"); then
@@ -68,7 +68,10 @@ if env_dir=$(trixie_env_dir "$kver"); then
 	# both paths go on the kernel's command line (below)
 	link=$(kernel_moddir "$env_dir/kernel" "$kver")
 	max_script=$((max_script - ${#moddir} - ${#link} - 38))
+	# the YNL tools of the 7.3 tree (tests/vm/test_ynl.py)
+	env_vars+=(GENL_ECHO_LINUX_TOOLS="$env_dir/linux-tools")
 fi
+script="echo > $(shq "$started_file")&& cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
 # virtme-ng hands the command to the guest on the kernel's command line
 # (base64, beside about 700 bytes of its own), which x86 cuts at 2048
 # bytes: a longer command would lose init= and hang the boot.
