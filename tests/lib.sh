@@ -82,12 +82,13 @@ trixie_kernel() {
 # a private mount namespace, with /dev, /proc, the repository, tests/out
 # and every DIR mounted at their own paths); for every other kernel, here.
 in_build_env() {
-	local kver=$1 env binds=("$ROOT" "$OUT")
+	local kver=$1 env binds=("$ROOT" "$OUT") extra=() d rc=0
 	shift
 	while [ "${1:-}" = -b ]; do
-		binds+=("$2")
+		extra+=("$2")
 		shift 2
 	done
+	binds+=("${extra[@]}")
 	if ! env=$(trixie_env_dir "$kver") || [ -n "${GENL_ECHO_IN_ENV:-}" ]; then
 		"$@"
 		return
@@ -106,7 +107,12 @@ in_build_env() {
 			n=$((n - 1))
 		done
 		exec chroot "$r" env GENL_ECHO_IN_ENV=1 "$@"' \
-		sh "$env" "${#binds[@]}" "${binds[@]}" "$@"
+		sh "$env" "${#binds[@]}" "${binds[@]}" "$@" || rc=$?
+	# the mount points made for the extra folders (temporary ones)
+	for d in "${extra[@]}"; do
+		rmdir "$env/root$d" 2>/dev/null || true
+	done
+	return "$rc"
 }
 
 # enter_build_env KVER SCRIPT [ARG...]: called at the top of a script that
