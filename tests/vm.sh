@@ -25,7 +25,10 @@ set -euo pipefail
 kver=$1
 shift
 image=${VM_IMAGE:-$(image_for "$kver")}
-[ -r "$image" ] || die "no kernel image $image"
+if [ ! -r "$image" ]; then
+	[ "$kver" != "$(trixie_kernel)" ] || die "no kernel image for $kver (run tests/trixie-env.sh)"
+	die "no kernel image $image"
+fi
 # VM_VNG: another vng (tests/vm-retry-check.sh passes a stand-in to check
 # the retry below without booting anything).
 vng=${VM_VNG:-$VENV/bin/vng}
