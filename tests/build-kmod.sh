@@ -11,6 +11,8 @@ set -euo pipefail
 
 [ $# = 1 ] || die "usage: $0 KVER"
 kver=$1
+# Debian's 7.3 kernel: in the trixie environment (tests/trixie-env.sh)
+enter_build_env "$kver" "$0" "$@"
 kdir=$(kdir_for "$kver")
 dir=$OUT/kmod/$kver
 log=$OUT/kmod/$kver.log

@@ -17,7 +17,7 @@ set -euo pipefail
 
 # Bump when the steps below change what is built.
 RECIPE=1
-CACHE=${GENL_ECHO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/genl-echo}
+CACHE=$GENL_ECHO_CACHE
 tarball=/usr/src/linux-source-6.1.tar.xz
 options=$ROOT/tests/debug-kernel.config
 build_deps=(linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio)

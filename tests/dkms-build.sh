@@ -12,6 +12,8 @@ set -euo pipefail
 
 [ $# = 1 ] || die "usage: $0 KVER"
 kver=$1
+# Debian's 7.3 kernel: in the trixie environment (tests/trixie-env.sh)
+enter_build_env "$kver" "$0" "$@"
 command -v dkms >/dev/null || die "dkms not found (apt-get install dkms)"
 kdir=$(kdir_for "$kver")
 version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$ROOT/genl-kmod/dkms.conf")
@@ -23,21 +25,21 @@ base=$OUT/dkms
 src=$base/src
 tree=$base/tree-$kver
 inst=$base/install
-rm -rf "$src" "$tree" "$inst/$kver"
+rm -rf "$src" "$tree" "${inst:?}/$kver"
 mkdir -p "$src" "$tree" "$inst/$kver"
 trees=(--sourcetree "$src" --dkmstree "$tree" --installtree "$inst")
 
 make -s -C "$ROOT/genl-kmod" dkms-install DESTDIR="$src" SRCDIR=
 dkms add -m genl_echo -v "$version" "${trees[@]}"
-# dkms passes kernel_source_dir=/lib/modules/KVER/build; the headers are what
-# kdir_for found, which is the same tree for Debian's packages
-# A kernel that is not installed (the debug kernel) has no
-# /lib/modules/KVER/build: point DKMS at its tree.
-ksrc=()
-[ -e "/lib/modules/$kver/build" ] || ksrc=(--kernelsourcedir "$kdir")
-dkms build -m genl_echo -v "$version" -k "$kver" "${trees[@]}" "${ksrc[@]}" ||
+# DKMS is pointed at the headers kdir_for found: it would look for them in
+# /lib/modules/KVER/build (DKMS 3.0, bookworm; the same tree for Debian's
+# packages) or under the --installtree (DKMS 3.2, trixie), and a kernel that
+# is not installed (the debug kernel) has no /lib/modules/KVER/build.
+installed=0
+[ -e "/lib/modules/$kver/build" ] && installed=1
+dkms build -m genl_echo -v "$version" -k "$kver" "${trees[@]}" --kernelsourcedir "$kdir" ||
 	{ cat "$tree/genl_echo/$version/build/make.log" >&2 || true; die "dkms build failed for $kver ($kdir)"; }
-if [ "${#ksrc[@]}" = 0 ]; then
+if [ "$installed" = 1 ]; then
 	dkms install -m genl_echo -v "$version" -k "$kver" "${trees[@]}" --force
 else
 	# dkms install would run depmod on a /lib/modules/KVER that does not

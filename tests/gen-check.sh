@@ -147,14 +147,15 @@ expect tests/vm/genl_echo_gen.py "A_FLAGS = 10" "Python numbers"
 
 while read -r kver; do
 	log=$tmp/kmod-$kver.log
-	if make -C "$tmp/new/genl-kmod" KDIR="$(kdir_for "$kver")" W=1 >"$log" 2>&1 &&
+	# in_build_env: for Debian's 7.3, inside the trixie environment
+	if in_build_env "$kver" -b "$tmp" make -C "$tmp/new/genl-kmod" KDIR="$(kdir_for "$kver")" W=1 >"$log" 2>&1 &&
 		[ -f "$tmp/new/genl-kmod/genl_echo.ko" ] && ! grep -q 'warning:' "$log"; then
 		echo "module with the new attribute builds for $kver, W=1, no warnings"
 	else
 		cat "$log" >&2
 		fail "module with the new attribute does not build cleanly for $kver"
 	fi
-	make -s -C "$tmp/new/genl-kmod" KDIR="$(kdir_for "$kver")" clean >/dev/null 2>&1 || true
+	in_build_env "$kver" -b "$tmp" make -s -C "$tmp/new/genl-kmod" KDIR="$(kdir_for "$kver")" clean >/dev/null 2>&1 || true
 done < <(target_kernels)
 
 # Own target dir: the copy's crates must not disturb the workspace's build.

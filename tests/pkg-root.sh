@@ -26,8 +26,8 @@ PACKAGES=(
 # RECIPE END
 
 command -v mmdebstrap >/dev/null || die "mmdebstrap not found (apt-get install mmdebstrap)"
-hash=$(sed -n '/^# RECIPE$/,/^# RECIPE END$/p' "$0" | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/genl-echo
+hash=$(recipe_hash "$0")
+cache=$GENL_ECHO_CACHE
 tar=$cache/pkg-root-$hash.tar
 if [ ! -s "$tar" ]; then
 	mkdir -p "$cache"

@@ -11,6 +11,7 @@
 #
 #   tests/run-all.sh                      6.1 (and 6.12 under CI)
 #   GENL_ECHO_BACKPORTS=1 tests/run-all.sh   6.1 and 6.12 (bookworm-backports)
+#   GENL_ECHO_TRIXIE=1 tests/run-all.sh      also Debian's 7.3 (tests/trixie-env.sh)
 #   GENL_ECHO_KERNELS="6.12.95+deb12-amd64" tests/run-all.sh   just that kernel
 #   GENL_ECHO_PACKAGES=0 tests/run-all.sh     without the Debian packages' step
 #   GENL_ECHO_DEBUG_TIER=0 tests/run-all.sh   without the debug-kernel tier
@@ -51,8 +52,10 @@ section "kernel style (checkpatch --strict, sparse)"
 make -C "$ROOT/genl-kmod" style || failed+=("checkpatch")
 for k in "${kernels[@]}"; do
 	sparse_log=$(mktemp)
-	make -C "$ROOT/genl-kmod" KDIR="$(kdir_for "$k")" check >"$sparse_log" 2>&1 || failed+=("sparse build for $k")
-	make -s -C "$ROOT/genl-kmod" KDIR="$(kdir_for "$k")" clean >/dev/null 2>&1 || true
+	# in_build_env: for Debian's 7.3, inside the trixie environment
+	in_build_env "$k" make -C "$ROOT/genl-kmod" KDIR="$(kdir_for "$k")" check >"$sparse_log" 2>&1 ||
+		failed+=("sparse build for $k")
+	in_build_env "$k" make -s -C "$ROOT/genl-kmod" KDIR="$(kdir_for "$k")" clean >/dev/null 2>&1 || true
 	cat "$sparse_log"
 	if grep -E '(warning|error):' "$sparse_log"; then
 		failed+=("sparse for $k")

@@ -4,11 +4,15 @@
 #
 #   tests/setup.sh                       6.1 kernel only
 #   GENL_ECHO_BACKPORTS=1 tests/setup.sh also the 6.12 kernel from bookworm-backports
+#   GENL_ECHO_TRIXIE=1 tests/setup.sh    also Debian's 7.3 (trixie-backports): its
+#                                        image and a trixie build environment,
+#                                        cached (tests/trixie-env.sh)
 #
 # Steps: Debian packages, the Python venv (.venv: virtme-ng, pytest), the Rust
 # workspace (cargo build --release --workspace, and genl-echo's examples), a
 # program on the library built outside the workspace (tests/build-consumer.sh),
-# the module for every target kernel (tests/build-kmod.sh).
+# the module for every target kernel (tests/build-kmod.sh; for Debian's 7.3 in
+# the trixie environment tests/trixie-env.sh makes).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -135,8 +139,17 @@ if [ -f "$ROOT/tests/tools/Makefile" ]; then
 	ls "$OUT/tools"
 fi
 
+mapfile -t kernels < <(target_kernels)
+for kver in "${kernels[@]}"; do
+	if [ "$kver" = "$(trixie_kernel)" ]; then
+		section "setup: Debian's $kver and its trixie build environment (tests/trixie-env.sh)"
+		need_root
+		"$ROOT/tests/trixie-env.sh"
+	fi
+done
+
 section "setup: kernel module (Kbuild, and through DKMS)"
-while read -r kver; do
+for kver in "${kernels[@]}"; do
 	"$ROOT/tests/build-kmod.sh" "$kver"
 	"$ROOT/tests/dkms-build.sh" "$kver"
-done < <(target_kernels)
+done

@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/vm.sh KVER CMD [ARG...]: boots /boot/vmlinuz-KVER under QEMU (software
+# tests/vm.sh KVER CMD [ARG...]: boots kernel KVER (/boot/vmlinuz-KVER, the
+# debug kernel, or Debian's 7.3 unpacked by tests/trixie-env.sh) under QEMU (software
 # emulation, no KVM) with virtme-ng, runs CMD inside as root in the project's
 # root directory, and exits with CMD's status.
 #
@@ -7,7 +8,8 @@
 #   tests/out/        shared read-write with the host (results, logs)
 #   /lib/modules, /etc, /var, /tmp, ...  overlays writable in the guest only
 # Inside, GENL_ECHO_KVER, GENL_ECHO_KO (the module built for KVER by
-# tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set.
+# tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set, and for
+# Debian's 7.3 GENL_ECHO_LINUX_TOOLS (its tree's YNL tools).
 #
 # Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
 # VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there),
@@ -23,7 +25,10 @@ set -euo pipefail
 kver=$1
 shift
 image=${VM_IMAGE:-$(image_for "$kver")}
-[ -r "$image" ] || die "no kernel image $image"
+if [ ! -r "$image" ]; then
+	[ "$kver" != "$(trixie_kernel)" ] || die "no kernel image for $kver (run tests/trixie-env.sh)"
+	die "no kernel image $image"
+fi
 # VM_VNG: another vng (tests/vm-retry-check.sh passes a stand-in to check
 # the retry below without booting anything).
 vng=${VM_VNG:-$VENV/bin/vng}
@@ -53,12 +58,28 @@ shq() {
 	done
 	printf '%s' "$out"
 }
+mods_opts=()
+max_script=900
+if env_dir=$(trixie_env_dir "$kver"); then
+	# Debian's 7.3, unpacked by tests/trixie-env.sh: virtme-ng finds its
+	# modules beside the image (usr/lib/modules/KVER) and links the guest's
+	# /lib/modules/KVER to them; an overlay makes them writable in the
+	# guest only, as --overlay-rwdir /lib/modules does for an installed
+	# kernel (the autoload test installs the module there).
+	moddir=$(kernel_moddir "$(realpath "$env_dir")/kernel" "$kver")
+	mods_opts=(--overlay-rwdir "$moddir")
+	# both paths go on the kernel's command line (below)
+	link=$(kernel_moddir "$env_dir/kernel" "$kver")
+	max_script=$((max_script - ${#moddir} - ${#link} - 38))
+	# the YNL tools of the 7.3 tree (tests/vm/test_ynl.py)
+	env_vars+=(GENL_ECHO_LINUX_TOOLS="$env_dir/linux-tools")
+fi
 script="echo > $(shq "$started_file")&& cd $(shq "$ROOT")&& export $(shq "${env_vars[@]}")&& { $(shq "$@"); }; rc=\$?; echo \$rc > $(shq "$status_file"); exit \$rc"
 # virtme-ng hands the command to the guest on the kernel's command line
 # (base64, beside about 700 bytes of its own), which x86 cuts at 2048
 # bytes: a longer command would lose init= and hang the boot.
-if [ "${#script}" -gt 900 ]; then
-	die "the guest command is ${#script} bytes; at most 900 fit on the kernel's command line (pass long lists in a file)"
+if [ "${#script}" -gt "$max_script" ]; then
+	die "the guest command is ${#script} bytes; at most $max_script fit on the kernel's command line (pass long lists in a file)"
 fi
 
 append=${VM_APPEND:-}
@@ -123,7 +144,7 @@ boot() {
 	timeout -k 30 "${VM_TIMEOUT:-1200}" "${wrap[@]}" \
 		"$vng" --run "$image" --disable-kvm "${fs_opts[@]}" "${extra_opts[@]}" \
 		--memory "${VM_MEMORY:-2G}" --cpus "${VM_CPUS:-2}" \
-		--rwdir "$OUT" --overlay-rwdir /lib/modules \
+		--rwdir "$OUT" --overlay-rwdir /lib/modules "${mods_opts[@]}" \
 		--exec "$script" </dev/null 2>&1 | cat
 	rc=${PIPESTATUS[0]}
 	kill "$watchdog" 2>/dev/null

@@ -1,16 +1,23 @@
-"""The kernel's generic YNL client (tools/net/ynl/cli.py from Debian's
-linux-source-6.12, unpacked by tests/kernel-tools.sh) drives the module from
-the family's YNL spec genl-kmod/genl_echo.yaml alone: every operation and the events group."""
+"""The kernel's generic YNL client drives the module from the family's YNL
+spec genl-kmod/genl_echo.yaml alone: every operation and the events group.
+The client is the booted kernel's own where the tests have its tree
+(GENL_ECHO_LINUX_TOOLS: Debian's 7.3, tools/net/ynl/pyynl/cli.py from
+linux-source-7.3, unpacked by tests/trixie-env.sh), else tools/net/ynl/cli.py
+from Debian's linux-source-6.12 (tests/kernel-tools.sh)."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import genl
 from conftest import ROOT, run, wait_for_listeners
 
-TOOLS = ROOT / ".cache" / "linux-tools"
-CLI = TOOLS / "ynl" / "cli.py"
+TOOLS = Path(os.environ.get("GENL_ECHO_LINUX_TOOLS") or ROOT / ".cache" / "linux-tools")
+# tools/net/ynl/cli.py moved to tools/net/ynl/pyynl/ in 6.14
+CLI = next((p for p in (TOOLS / "ynl" / "pyynl" / "cli.py", TOOLS / "ynl" / "cli.py")
+            if p.is_file()), TOOLS / "ynl" / "cli.py")
 # genetlink-legacy: the schema level the spec declares, unpatched.
 SCHEMA = TOOLS / "netlink" / "genetlink-legacy.yaml"
 SPEC = ROOT / "genl-kmod" / "genl_echo.yaml"
@@ -87,7 +94,13 @@ def test_subscribe_events():
     finally:
         listener.kill()
     assert listener.returncode == 0 and err == b"", (out, err)
-    events = json.loads(out)
+    text = out.decode()
+    if text.startswith("["):
+        # 6.12's cli.py: the queued notifications, one JSON list at exit
+        events = json.loads(text)
+    else:
+        # 7.3's: each notification as it arrives, one JSON object a line
+        events = [json.loads(line) for line in text.splitlines()]
     assert [(e["name"], e["msg"]) for e in events] == [
         ("case-ntf", {"mode": "lower", "prev-mode": "none"}),
         ("case-ntf", {"mode": "upper", "prev-mode": "lower"}),
