@@ -82,7 +82,7 @@ struct Driver {
 /// The guard is made before the future, so that it closes the client even
 /// if the runtime drops the task before ever polling it.
 /// `polled` is `sock`'s registration, made by the caller in the runtime's
-/// context (so that a runtime without I/O fails the connect, not the task).
+/// context (so that a runtime without I/O shows at connect, not in the task).
 pub(crate) fn run(
     shared: Arc<Shared>,
     sock: Sock,
@@ -135,8 +135,8 @@ async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, mut d: Driver) {
         if !readable {
             // Woken by the first request queued: let the tasks that are
             // ready to run queue theirs too, so that they go out in the
-            // same send (on a multi-thread runtime the task would
-            // otherwise send each request nearly alone).
+            // same send (on a multi-thread runtime, where they run beside
+            // this task, it would otherwise send far smaller batches).
             tokio::task::yield_now().await;
         }
     };
