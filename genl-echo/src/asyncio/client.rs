@@ -852,6 +852,15 @@ mod tests {
         }
     }
 
+    /// A current-thread runtime with time only, its clock paused.
+    fn paused_runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    }
+
     type Encode = fn(&mut Vec<u8>) -> Result<(), EncodeError>;
     type Decode = fn(&Answer) -> Result<ModeReply, genl_proto::DecodeError>;
 
@@ -892,11 +901,7 @@ mod tests {
 
     #[test]
     fn a_late_request_times_out_and_is_cancelled() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
+        let rt = paused_runtime();
         rt.block_on(async {
             let shared = bare_shared();
             let mut w = std::pin::pin!(get_mode(&shared, 1, Duration::from_secs(3)));
@@ -937,11 +942,7 @@ mod tests {
         let mut a = Box::pin(get_mode(&shared, 6, DEFAULT_TIMEOUT));
         let mut b = Box::pin(get_mode(&shared, 4, DEFAULT_TIMEOUT));
         let mut c = Box::pin(get_mode(&shared, 1, DEFAULT_TIMEOUT));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
+        let rt = paused_runtime();
         let _guard = rt.enter();
         for w in [&mut a, &mut b, &mut c] {
             assert!(futures_poll(w.as_mut()).is_pending());
@@ -974,11 +975,7 @@ mod tests {
     #[test]
     fn a_caller_that_gives_up_waiting_for_shares_leaves_the_line() {
         let shared = bare_shared();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
+        let rt = paused_runtime();
         let _guard = rt.enter();
         let mut a = Box::pin(get_mode(&shared, 8, DEFAULT_TIMEOUT));
         let mut b = Box::pin(get_mode(&shared, 8, DEFAULT_TIMEOUT));
