@@ -96,7 +96,6 @@ struct Ticket {
 struct Tickets {
     slots: Vec<(u32, Option<Ticket>)>,
     free: Vec<u32>,
-    len: usize,
 }
 
 impl Tickets {
@@ -112,7 +111,6 @@ impl Tickets {
                 u32::try_from(self.slots.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        self.len += 1;
         match self.slots.get_mut(index as usize) {
             Some(slot) => {
                 slot.1 = Some(t);
@@ -146,7 +144,6 @@ impl Tickets {
         let t = slot.1.take()?;
         slot.0 = slot.0.wrapping_add(1);
         self.free.push(i as u32);
-        self.len -= 1;
         Some(t)
     }
 
@@ -160,7 +157,7 @@ impl Tickets {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.len
+        self.values().count()
     }
 }
 
