@@ -561,14 +561,16 @@ fn echoes(sent: &[u8], mode: Mode, got: &[u8]) -> bool {
         }
 }
 
-/// Writes `tag` into the start of `msg` as ASCII letters (base 52, least
-/// significant first, as many digits as fit in 11 bytes), so that every
-/// request in flight carries a message of its own.
+/// Writes `tag` into the start of `msg` in base 64 (letters, digits, `-`
+/// and `_`; least significant first, as many digits as fit in 11 bytes,
+/// which hold all 64 bits), so that every request in flight carries a
+/// message of its own. Shifts, not divisions: the stamp is the harness's
+/// cost, kept well below the client's.
 fn stamp(msg: &mut [u8], mut tag: u64) {
-    const L: &[u8; 52] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const D: &[u8; 64] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
     for b in msg.iter_mut().take(11) {
-        *b = L[(tag % 52) as usize];
-        tag /= 52;
+        *b = D[(tag & 63) as usize];
+        tag >>= 6;
     }
 }
 
@@ -818,6 +820,23 @@ pub fn run(o: &Options) -> Result<Report, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every tag gets a stamp of its own (11 base-64 digits hold 64
+    /// bits), made of bytes an echo can carry (no NUL).
+    #[test]
+    fn stamps_are_distinct_and_carry_no_nul() {
+        let mut seen = std::collections::HashSet::new();
+        let tags = (0..5000u64)
+            .chain([u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) | 1])
+            .chain((0..64).map(|task| (task << 40) | 12345));
+        for tag in tags {
+            let mut m = vec![b'.'; 16];
+            stamp(&mut m, tag);
+            assert!(!m.contains(&0), "{m:?}");
+            assert_eq!(&m[11..], b".....", "only the first 11 bytes");
+            assert!(seen.insert(m), "tag {tag:#x} stamped like an earlier one");
+        }
+    }
 
     #[test]
     fn percentiles_nearest_rank() {

@@ -259,7 +259,17 @@ impl AsyncClient {
         // task keeps the registration only while it waits for the socket.
         let polled = super::driver::register(&sock).map_err(|e| Error::io(op, "epoll_ctl", e))?;
         let slots = (rcvbuf / reply_truesize(64)).clamp(1, MAX_RECV_SLOTS);
-        rt.spawn(super::driver::run(shared.clone(), sock, polled, slots));
+        let beside = !matches!(
+            rt.runtime_flavor(),
+            tokio::runtime::RuntimeFlavor::CurrentThread
+        );
+        rt.spawn(super::driver::run(
+            shared.clone(),
+            sock,
+            polled,
+            slots,
+            beside,
+        ));
         Ok(AsyncClient {
             handle: Arc::new(Handle { shared }),
             timeout: DEFAULT_TIMEOUT,

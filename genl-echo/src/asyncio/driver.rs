@@ -76,6 +76,10 @@ struct Driver {
     sent: Vec<(u64, u32)>,
     slots: Slots,
     wake: Vec<Waker>,
+    /// Whether other tasks run beside this one (a multi-thread runtime):
+    /// then, once woken by a request, the task lets them queue theirs
+    /// before it sends.
+    beside: bool,
 }
 
 /// The task: runs until the last client is dropped or the socket fails.
@@ -88,6 +92,7 @@ pub(crate) fn run(
     sock: Sock,
     polled: AsyncFd<SockFd>,
     slots: usize,
+    beside: bool,
 ) -> impl Future<Output = ()> + Send + 'static {
     let guard = CloseOnDrop {
         shared: shared.clone(),
@@ -100,6 +105,7 @@ pub(crate) fn run(
         sent: Vec::new(),
         slots: Slots::new(slots, RECV_BUF_LEN),
         wake: Vec::new(),
+        beside,
     };
     drive(guard, shared, d)
 }
@@ -132,11 +138,14 @@ async fn drive(mut guard: CloseOnDrop, shared: Arc<Shared>, mut d: Driver) {
             Ok(r) => readable = r,
             Err(e) => break Err(e),
         }
-        if !readable {
+        if !readable && d.beside {
             // Woken by the first request queued: let the tasks that are
             // ready to run queue theirs too, so that they go out in the
-            // same send (on a multi-thread runtime, where they run beside
-            // this task, it would otherwise send far smaller batches).
+            // same send (they run beside this task, which would otherwise
+            // send far smaller batches). On a current-thread runtime the
+            // tasks woken before this one have all run by now, and a
+            // yield would only cost the scheduler an extra poll of its
+            // I/O and timers.
             tokio::task::yield_now().await;
         }
     };
@@ -204,10 +213,16 @@ impl Driver {
         Ok(true)
     }
 
-    /// Step 2: reads until `EAGAIN`, then wakes the answered.
+    /// Step 2: reads until `EAGAIN`, then wakes the answered. A read that
+    /// leaves no request waiting (and no overrun open) ends it early: what
+    /// the socket may still hold answers nothing in flight (stale replies,
+    /// or an error `recvmmsg` kept for its next call), and the next round
+    /// reads it before anything it sends can be answered, so the
+    /// `recvmmsg` that would only confirm `EAGAIN` is saved.
     fn drain(&mut self, shared: &Shared) -> Result<(), Closed> {
         loop {
             match recv_once(&mut self.slots, &self.sock, shared) {
+                Ok((n, settled)) if settled && n > 0 => break,
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(fatal("recvmmsg", &e)),
@@ -271,7 +286,9 @@ impl Driver {
 }
 
 /// One `recvmmsg` without blocking, its datagrams fed to the core.
-fn recv_once(slots: &mut Slots, sock: &Sock, shared: &Shared) -> io::Result<usize> {
+/// Returns how many, and whether the core is then settled (no request
+/// waits for a reply, no overrun is being drained).
+fn recv_once(slots: &mut Slots, sock: &Sock, shared: &Shared) -> io::Result<(usize, bool)> {
     let r = slots.recv(sock, slots.count(), true);
     let mut st = lock(&shared.state);
     st.io.receives += 1;
@@ -280,11 +297,11 @@ fn recv_once(slots: &mut Slots, sock: &Sock, shared: &Shared) -> io::Result<usiz
             for i in 0..n {
                 st.on_datagram(slots.datagram(i));
             }
-            Ok(n)
+            Ok((n, st.core().settled()))
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
             st.on_overrun();
-            Ok(0)
+            Ok((0, false))
         }
         Err(e) => Err(e),
     }

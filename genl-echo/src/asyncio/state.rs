@@ -343,6 +343,31 @@ impl State {
     ) -> usize {
         tx.clear();
         sent.clear();
+        // The usual case: the whole queue goes, every request still
+        // wanted. The queue's buffer becomes the datagram (each request's
+        // sequence number written in place) and the datagram's, emptied,
+        // the queue: no copy.
+        if self.queue.len() <= max_bytes
+            && self
+                .queued
+                .iter()
+                .all(|q| self.tickets.get(q.ticket).is_some())
+        {
+            std::mem::swap(&mut self.queue, tx);
+            for q in self.queued.drain(..) {
+                let Some(msg) = tx.get_mut(q.start..q.start + q.len) else {
+                    continue; // not reachable: the queue holds every request it lists
+                };
+                let seq = self.core.start_encoded(q.op, q.kind, msg);
+                if let Some(t) = self.tickets.get_mut(q.ticket) {
+                    t.seq = Some(seq);
+                }
+                sent.push((q.ticket, seq));
+            }
+            self.unanswered |= !sent.is_empty();
+            self.io.requests += sent.len() as u64;
+            return sent.len();
+        }
         while let Some(&q) = self.queued.front() {
             if !tx.is_empty() && tx.len().saturating_add(q.len) > max_bytes {
                 break;

@@ -70,6 +70,16 @@ struct Pending {
 }
 
 impl Pending {
+    fn new(op: Op, kind: Kind, request: Vec<u8>) -> Pending {
+        Pending {
+            op,
+            kind,
+            request,
+            parts: Vec::new(),
+            outcome: None,
+        }
+    }
+
     fn finish(&mut self, r: Result<Answer, Error>) {
         // Emptied, its allocation kept: Requests::take and cancel recycle it.
         self.request.clear();
@@ -180,14 +190,29 @@ impl Requests {
             return Err(Error::encode(op, e));
         }
         let request = spare_copy(&mut self.spare, out.get(start..).unwrap_or_default());
-        slot.insert(Pending {
-            op,
-            kind,
-            request,
-            parts: Vec::new(),
-            outcome: None,
-        });
+        slot.insert(Pending::new(op, kind, request));
         Ok(seq)
+    }
+
+    /// Starts request `op` already encoded in `msg` (one whole netlink
+    /// message, its sequence number still to be written): allocates the
+    /// sequence number, writes it into `msg` and records the request as in
+    /// flight, as [`Requests::start`] does.
+    #[allow(dead_code)] // for the async front end and tests
+    pub(crate) fn start_encoded(&mut self, op: Op, kind: Kind, msg: &mut [u8]) -> u32 {
+        // As in `start`.
+        let (seq, slot) = loop {
+            self.seq = self.seq.wrapping_add(1);
+            if let Entry::Vacant(v) = self.table.entry(self.seq) {
+                break (self.seq, v);
+            }
+        };
+        if let Some(s) = msg.get_mut(8..12) {
+            s.copy_from_slice(&seq.to_ne_bytes());
+        }
+        let request = spare_copy(&mut self.spare, msg);
+        slot.insert(Pending::new(op, kind, request));
+        seq
     }
 
     /// Forgets request `seq` (its caller gave up: a timeout, a dropped
@@ -245,6 +270,14 @@ impl Requests {
         if self.spare.len() < self.spare_max && b.capacity() <= SPARE_CAP {
             self.spare.push(b);
         }
+    }
+
+    /// Whether no request waits for a reply and no overrun is being
+    /// drained: a front end reading the socket need not read on until
+    /// `EAGAIN` (nothing it reads could answer a request).
+    #[allow(dead_code)] // for the async front end and tests
+    pub(crate) fn settled(&self) -> bool {
+        !self.overrun && self.table.values().all(|p| p.outcome.is_some())
     }
 
     /// Whether request `seq` is in flight and not yet answered.
@@ -502,6 +535,31 @@ mod tests {
         // A duplicate is stale.
         kernel(&mut r, &mode_reply(seq, 2));
         assert_eq!(r.counters().stale, 1);
+    }
+
+    /// `settled`: no request waiting and no overrun being drained (when a
+    /// reader may stop before `EAGAIN`). Answered but not yet taken counts
+    /// as settled; a dump is waiting until its `NLMSG_DONE`.
+    #[test]
+    fn settled_means_nothing_waits_and_no_overrun_is_open() {
+        let mut r = Requests::new(PID, 0);
+        assert!(r.settled());
+        let a = start(&mut r, Op::GetMode, Kind::Do);
+        let b = start(&mut r, Op::GetMode, Kind::Do);
+        assert!(!r.settled());
+        kernel(&mut r, &mode_reply(a, 1));
+        assert!(!r.settled(), "b still waits");
+        kernel(&mut r, &mode_reply(b, 2));
+        assert!(r.settled(), "both answered, neither taken");
+        r.on_overrun();
+        assert!(!r.settled(), "an overrun is drained to EAGAIN");
+        r.on_drained();
+        assert!(r.settled());
+        let d = start(&mut r, Op::Policy, Kind::Dump);
+        kernel(&mut r, &mode_reply(d, 1));
+        assert!(!r.settled(), "a dump waits for its end");
+        r.cancel(d);
+        assert!(r.settled());
     }
 
     /// One request after another, each answer recycled: after the first,
