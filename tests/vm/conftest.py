@@ -39,8 +39,8 @@ collect_ignore = [] if os.environ.get("GENL_ECHO_DEBUG_TIER") == "1" else ["debu
 
 # How long the long runs are (the fuzzer's seeds, the stress tests, the
 # load/unload cycles, the tokio storm): GENL_ECHO_SIZES=full, the default,
-# or reduced (tests/run-debug-tier.sh sets it: under KASAN and lockdep every
-# message costs 5-10 times as much, and they report a bad path the first
+# or reduced (tests/run-debug-tier.sh sets it: under KASAN and lockdep these
+# messages cost 10-25 times as much, and they report a bad path the first
 # time it runs). The same tests run either way, with the same checks; see
 # docs/testing.md ("Where the long runs run").
 SIZES = os.environ.get("GENL_ECHO_SIZES") or "full"
