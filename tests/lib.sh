@@ -30,8 +30,8 @@ newest_kernel() {
 # The kernels the suite targets, one per line:
 #   GENL_ECHO_KERNELS="6.1.0-56-amd64 6.12.57+deb12-amd64" picks them exactly;
 #   otherwise the newest 6.1 in /boot, plus the newest 6.12 if
-#   GENL_ECHO_BACKPORTS=1 (the default under CI), plus Debian's 7.3
-#   (tests/trixie-env.sh) if GENL_ECHO_TRIXIE=1.
+#   GENL_ECHO_BACKPORTS=1, plus Debian's 7.3 (tests/trixie-env.sh) if
+#   GENL_ECHO_TRIXIE=1 (tests/run-all.sh sets both under CI).
 target_kernels() {
 	if [ -n "${GENL_ECHO_KERNELS:-}" ]; then
 		# shellcheck disable=SC2086 # a space-separated list

@@ -7,6 +7,8 @@
 #   nothing), the allocation-failure sweeps (tests/vm/debug/test_failnth.py),
 #   kmemleak and lockdep's verdicts (tests/vm/debug/test_zz_kmemleak.py),
 #   and the kernel log check from the first insmod on (test_zz_dmesg.py).
+# The long runs at reduced size (GENL_ECHO_SIZES=reduced, unless set: see
+# docs/testing.md, "Where the long runs run").
 # With arguments, pytest gets those instead of the default list.
 # Output: tests/out/KVER/{pytest.log,junit.xml,dmesg.txt,dmesg-boot.txt,kmemleak.txt}.
 set -euo pipefail
@@ -22,7 +24,7 @@ make -s -C "$ROOT/tests/tools" O="$OUT/tools"
 rm -rf "${OUT:?}/$kver"
 mkdir -p "$OUT/$kver"
 set +e
-VM_MEMORY=${VM_MEMORY:-3G} VM_TIMEOUT=${VM_TIMEOUT:-4200} \
+GENL_ECHO_SIZES=${GENL_ECHO_SIZES:-reduced} VM_MEMORY=${VM_MEMORY:-3G} VM_TIMEOUT=${VM_TIMEOUT:-4200} \
 	"$ROOT/tests/vm.sh" "$kver" "$ROOT/tests/guest-debug.sh" "$@"
 rc=$?
 set -e

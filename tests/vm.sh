@@ -9,7 +9,8 @@
 #   /lib/modules, /etc, /var, /tmp, ...  overlays writable in the guest only
 # Inside, GENL_ECHO_KVER, GENL_ECHO_KO (the module built for KVER by
 # tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set, and for
-# Debian's 7.3 GENL_ECHO_LINUX_TOOLS (its tree's YNL tools).
+# Debian's 7.3 GENL_ECHO_LINUX_TOOLS (its tree's YNL tools); GENL_ECHO_SIZES
+# (the long runs' sizes, full or reduced: tests/vm/conftest.py) when set.
 #
 # Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
 # VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there),
@@ -49,6 +50,7 @@ env_vars=(
 	LC_ALL=C.UTF-8
 	CI="${CI:-}"
 )
+[ -z "${GENL_ECHO_SIZES:-}" ] || env_vars+=(GENL_ECHO_SIZES="$GENL_ECHO_SIZES")
 # POSIX sh quoting (the guest runs the command string with /bin/sh, where
 # bash's $'...' from printf %q means something else).
 shq() {

@@ -37,6 +37,21 @@ BAD_DMESG = re.compile(
 # tests/vm/debug/ needs the debug kernel (tests/run-debug-tier.sh sets this).
 collect_ignore = [] if os.environ.get("GENL_ECHO_DEBUG_TIER") == "1" else ["debug"]
 
+# How long the long runs are (the fuzzer's seeds, the stress tests, the
+# load/unload cycles, the tokio storm): GENL_ECHO_SIZES=full, the default,
+# or reduced (tests/run-debug-tier.sh sets it: under KASAN and lockdep these
+# messages cost 10-25 times as much, and they report a bad path the first
+# time it runs). The same tests run either way, with the same checks; see
+# docs/testing.md ("Where the long runs run").
+SIZES = os.environ.get("GENL_ECHO_SIZES") or "full"
+if SIZES not in ("full", "reduced"):
+    raise pytest.UsageError(f"GENL_ECHO_SIZES={SIZES!r}: full or reduced")
+
+
+def sized(full, reduced):
+    """FULL, or REDUCED under GENL_ECHO_SIZES=reduced."""
+    return full if SIZES == "full" else reduced
+
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
@@ -184,6 +199,10 @@ def wait_for_listeners(group_id, count, ns_prefix=(), timeout=30):
             return
         time.sleep(0.05)
     raise AssertionError(f"only {n} listeners on group {group_id} after {timeout}s")
+
+
+def pytest_report_header(config):
+    return f"long runs: {SIZES} size (GENL_ECHO_SIZES)"
 
 
 def pytest_configure(config):

@@ -7,13 +7,14 @@ checked exactly against the module's."""
 import pytest
 
 import genl
-from conftest import load_module, ok, run, unload_module, wait_for_listeners, zero_stats
+from conftest import load_module, ok, run, sized, unload_module, wait_for_listeners, zero_stats
 from forge import netlink_ports
 from served import WAIT, SLOW, Serve
 from test_library import EXAMPLES, Lines, probe
 
 TASKS = 64
-EACH = 1000
+# reduced (the debug tier, docs/testing.md): the same 64 tasks, fewer each
+EACH = sized(1000, 100)
 
 
 def storm_messages():

@@ -8,11 +8,13 @@ import time
 
 import pytest
 
-from conftest import MODULE, load_module, module_loaded, run, unload_module
+from conftest import MODULE, load_module, module_loaded, run, sized, unload_module
 from test_hostile import kernel_log, last_json, record, tools  # noqa: F401 (fixtures)
 
 CLIENTS = 4
-CYCLES = 100
+# reduced (the debug tier, docs/testing.md): kmemleak and KASAN judge a
+# leak or a bad access the first time; the slab check below is off there
+CYCLES = sized(100, 10)
 WARMUP_CYCLES = 3
 # Allowed growth over CYCLES load/unload cycles (after dropping the page
 # cache, dentries and inodes): 1 MiB, i.e. about 10 KiB per cycle. Measured
@@ -100,7 +102,7 @@ def cycle(tools):
 
 @pytest.mark.module_unloaded
 def test_load_unload_cycles(tools, kernel_log):
-    """100 insmod/rmmod cycles with traffic: no slab or per-CPU growth
+    """CYCLES (100) insmod/rmmod cycles with traffic: no slab or per-CPU growth
     beyond TOLERANCE_KIB, and the module is gone at the end."""
     for _ in range(WARMUP_CYCLES):
         cycle(tools)
