@@ -253,7 +253,8 @@ impl kernel::Module for GenlEcho {
                 tables: genl_echo_rs_tables,
             },
         )?;
-        pr_info!("genl_echo (Rust) loaded\n");
+        // pr_info! prefixes the module name.
+        pr_info!("loaded (the Rust implementation)\n");
         Ok(GenlEcho {
             _family: family,
             _net: net,
