@@ -21,7 +21,13 @@
 //!
 //! C header: [`include/net/genetlink.h`](srctree/include/net/genetlink.h)
 
-use core::{cell::UnsafeCell, ffi::CStr, marker::PhantomData, mem, ptr};
+use core::{
+    cell::UnsafeCell,
+    ffi::CStr,
+    marker::PhantomData,
+    mem, ptr,
+    sync::atomic::{AtomicBool, Ordering},
+};
 use kernel::{bindings, error::to_result, prelude::*};
 
 /// The C half of this layer (`genl_helpers.c`).
@@ -96,47 +102,58 @@ pub(crate) struct FamilyDesc {
 }
 
 /// A generic netlink family, registered in every network namespace
-/// (`netnsok`), whose operations run in parallel (`parallel_ops`).
+/// (`netnsok`), whose operations run in parallel (`parallel_ops`), with
+/// the state `T` in every namespace.
 ///
 /// It lives in a `static`: the core keeps a pointer to it while it is
-/// registered, and messages name it.
+/// registered, and messages name it. The state is registered with it (just
+/// before it) and unregistered with it (just after it), so a request to the
+/// family always finds its namespace's state.
 ///
 /// # Invariants
 ///
-/// The C struct is written only by [`Family::register`], before
-/// `genl_register_family`, and after that only by the core; once
-/// registered, it stays registered until the [`FamilyRegistration`] that
-/// [`Family::register`] returned is dropped.
-pub(crate) struct Family {
+/// The C struct is written only by the first [`Family::register`] (`used`
+/// makes sure there is one), before `genl_register_family`, and after that
+/// only by the core; once registered, it stays registered until the
+/// [`FamilyRegistration`] that [`Family::register`] returned is dropped.
+pub(crate) struct Family<T: NetState> {
     raw: UnsafeCell<bindings::genl_family>,
+    used: AtomicBool,
+    pernet: Pernet<T>,
 }
 
-// SAFETY: the C struct is written only before registration (by `register`,
-// which the module calls once, from its init) and then by the core, under
-// its own locks.
-unsafe impl Sync for Family {}
+// SAFETY: the C struct is written only before registration (by the first
+// `register`, the type invariant) and then by the core, under its own locks.
+unsafe impl<T: NetState> Sync for Family<T> {}
 
-impl Family {
+impl<T: NetState> Family<T> {
     /// An unregistered family.
     pub(crate) const fn new() -> Self {
         Self {
             // SAFETY: `struct genl_family` is plain C data, for which all
             // zeroes is the valid "nothing set" value.
             raw: UnsafeCell::new(unsafe { mem::zeroed() }),
+            used: AtomicBool::new(false),
+            pernet: Pernet::new(),
         }
     }
 
-    /// Registers the family; it is unregistered when the returned value is
-    /// dropped. Called once, from the module's init.
+    /// Registers the state, then the family; it is unregistered when the returned value is
+    /// dropped. A family registers once: a second call fails with `EBUSY`.
     pub(crate) fn register(
         &'static self,
         module: &'static ThisModule,
         desc: &FamilyDesc,
-    ) -> Result<FamilyRegistration> {
+    ) -> Result<FamilyRegistration<T>> {
+        if self.used.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // Per-namespace state must exist before the first request arrives;
+        // dropped (unregistered) if the family's registration fails.
+        let pernet = self.pernet.register()?;
         let name = desc.name.to_bytes_with_nul();
-        // SAFETY: not registered yet (the type invariant: `register` is
-        // called once, before any other use), so nothing else reads or
-        // writes the struct.
+        // SAFETY: this is the first `register` (`used` was false), so the
+        // struct is not registered and nothing else reads or writes it.
         let f = unsafe { &mut *self.raw.get() };
         if name.len() > f.name.len() {
             return Err(EINVAL);
@@ -155,7 +172,10 @@ impl Family {
         // SAFETY: `f` is a complete family in static memory, which the
         // registration keeps alive (`'static`).
         to_result(unsafe { bindings::genl_register_family(f) })?;
-        Ok(FamilyRegistration { family: self })
+        Ok(FamilyRegistration {
+            family: self,
+            _pernet: pernet,
+        })
     }
 
     fn as_ptr(&self) -> *const bindings::genl_family {
@@ -164,12 +184,14 @@ impl Family {
 }
 
 /// A registered [`Family`]; dropping it unregisters the family, which waits
-/// for the running handlers.
-pub(crate) struct FamilyRegistration {
-    family: &'static Family,
+/// for the running handlers, and then its state (`_pernet`, dropped after
+/// `drop` has run).
+pub(crate) struct FamilyRegistration<T: NetState> {
+    family: &'static Family<T>,
+    _pernet: PernetRegistration<T>,
 }
 
-impl Drop for FamilyRegistration {
+impl<T: NetState> Drop for FamilyRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: registered by `Family::register` (the type invariant).
         unsafe { bindings::genl_unregister_family(self.family.as_ptr()) };
@@ -180,49 +202,57 @@ impl Drop for FamilyRegistration {
 /// appears (and for every existing one at registration), dropped when it
 /// goes.
 pub(crate) trait NetState: Sized + Send + Sync + 'static {
-    /// The registration this state belongs to.
-    fn pernet() -> &'static Pernet<Self>;
+    /// The family this state belongs to.
+    fn family() -> &'static Family<Self>;
     /// The initialiser of a new namespace's state.
     fn init() -> impl PinInit<Self, Error>;
 }
 
-/// `struct pernet_operations` for the state `T`, in a `static`.
+/// `struct pernet_operations` for the state `T`, part of its [`Family`].
 ///
 /// # Invariants
 ///
-/// `id` is written by the core during `register_pernet_subsys` and only
-/// read after; while registered, `net_generic(net, id)` of every live
-/// namespace points at an initialised, pinned `T`.
-pub(crate) struct Pernet<T: NetState> {
+/// `ops` is written only by the first [`Pernet::register`] (`used` makes
+/// sure there is one), before the core sees it; `id` is written by the core
+/// during `register_pernet_subsys` and only read after; while registered,
+/// `net_generic(net, id)` of every live namespace points at an initialised,
+/// pinned `T`.
+struct Pernet<T: NetState> {
     ops: UnsafeCell<bindings::pernet_operations>,
     id: UnsafeCell<c_uint>,
+    used: AtomicBool,
     _state: PhantomData<T>,
 }
 
-// SAFETY: the ops are written only by `register`, once, before the core
-// sees them; `id` is written by the core during registration, before any
+// SAFETY: the ops are written only by the first `register`, before the
+// core sees them (the type invariant); `id` is written by the core during registration, before any
 // callback or request can read it.
 unsafe impl<T: NetState> Sync for Pernet<T> {}
 
 impl<T: NetState> Pernet<T> {
     /// An unregistered set of operations.
-    pub(crate) const fn new() -> Self {
+    const fn new() -> Self {
         Self {
             // SAFETY: plain C data; all zeroes is "no callbacks".
             ops: UnsafeCell::new(unsafe { mem::zeroed() }),
             id: UnsafeCell::new(0),
+            used: AtomicBool::new(false),
             _state: PhantomData,
         }
     }
 
     /// Registers the state with every namespace; dropping the result
-    /// unregisters it (dropping the state of each). Called once, from the
-    /// module's init, before the family (whose handlers use the state).
-    pub(crate) fn register(&'static self) -> Result<PernetRegistration<T>> {
+    /// unregisters it (dropping the state of each). Registered once (a
+    /// second call fails with `EBUSY`), by [`Family::register`].
+    fn register(&'static self) -> Result<PernetRegistration<T>> {
         // The core allocates `size` bytes with kzalloc, aligned for any
         // kernel type up to `ARCH_KMALLOC_MINALIGN` (8 on x86-64).
         build_assert!(mem::align_of::<T>() <= 8);
-        // SAFETY: not registered yet (called once), so not shared.
+        if self.used.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: the first `register` (`used` was false): not registered,
+        // so not shared.
         let ops = unsafe { &mut *self.ops.get() };
         ops.init = Some(Self::net_init);
         ops.exit = Some(Self::net_exit);
@@ -248,10 +278,22 @@ impl<T: NetState> Pernet<T> {
         unsafe { &*ffi::genl_rs_net_generic(net, id).cast::<T>() }
     }
 
+    /// The slot the core allocated for `net`'s state.
+    ///
+    /// # Safety
+    ///
+    /// The core is calling `net_init` or `net_exit` for `net`.
+    unsafe fn slot(net: *mut bindings::net) -> *mut T {
+        let pernet = &T::family().pernet;
+        // SAFETY: the core set `id` before calling `net_init` or `net_exit`
+        // (the caller's guarantee) and `net` is valid during the call.
+        unsafe { ffi::genl_rs_net_generic(net, *pernet.id.get()) }.cast()
+    }
+
     unsafe extern "C" fn net_init(net: *mut bindings::net) -> c_int {
-        // SAFETY: the core calls this with the new namespace's slot
-        // allocated (`size` zeroed bytes) before anyone can use it.
-        let slot = unsafe { ffi::genl_rs_net_generic(net, *T::pernet().id.get()) }.cast::<T>();
+        // SAFETY: the core calls this for `net`, with its slot allocated
+        // (`size` zeroed bytes) before anyone can use it.
+        let slot = unsafe { Self::slot(net) };
         // SAFETY: `slot` is valid for writing a `T` and does not move until
         // `net_exit` (the core frees it after that).
         match unsafe { pin_init::raw_try_init(slot, T::init()) } {
@@ -261,17 +303,15 @@ impl<T: NetState> Pernet<T> {
     }
 
     unsafe extern "C" fn net_exit(net: *mut bindings::net) {
-        // SAFETY: `net_init` succeeded for `net` (the core calls exit only
-        // then), and nothing uses the state any more.
-        unsafe {
-            let slot = ffi::genl_rs_net_generic(net, *T::pernet().id.get()).cast::<T>();
-            ptr::drop_in_place(slot);
-        }
+        // SAFETY: the core calls this for `net`, after `net_init` succeeded
+        // for it, when nothing uses the state any more; the slot holds an
+        // initialised `T`, dropped once.
+        unsafe { ptr::drop_in_place(Self::slot(net)) };
     }
 }
 
 /// Registered [`Pernet`] operations; dropping it unregisters them.
-pub(crate) struct PernetRegistration<T: NetState> {
+struct PernetRegistration<T: NetState> {
     pernet: &'static Pernet<T>,
 }
 
@@ -334,17 +374,20 @@ impl<const N: usize> Drop for PerCpuCounters<N> {
     }
 }
 
-/// A request to a `doit` operation.
+/// A request to a `doit` operation of the family whose namespace state is
+/// `T`.
 ///
 /// # Invariants
 ///
-/// `info` is the core's for the running `doit`; `attrs`, when not null,
+/// `info` is the core's for the running `doit` of `T`'s family (so the
+/// state is registered); `attrs`, when not null,
 /// has `maxattr + 1` entries, each null or an attribute the core validated
 /// against the operation's policy, in the request's buffer, which outlives
 /// the request.
-pub(crate) struct Request<'a> {
+pub(crate) struct Request<'a, T: NetState> {
     info: &'a mut bindings::genl_info,
     maxattr: u16,
+    _state: PhantomData<T>,
 }
 
 /// A validated attribute of a [`Request`].
@@ -371,13 +414,13 @@ impl<'a> Attr<'a> {
     }
 }
 
-impl<'a> Request<'a> {
+impl<'a, T: NetState> Request<'a, T> {
     /// The request the core passes to a `doit`.
     ///
     /// # Safety
     ///
-    /// `info` is the core's argument to the running `doit`, valid (and used
-    /// by nothing else) until it returns.
+    /// `info` is the core's argument to a running `doit` of `T`'s family,
+    /// valid (and used by nothing else) until it returns.
     pub(crate) unsafe fn from_raw(info: *mut bindings::genl_info) -> Self {
         // SAFETY: valid for the whole `doit` (the caller's guarantee).
         let info = unsafe { &mut *info };
@@ -394,7 +437,11 @@ impl<'a> Request<'a> {
         // The core parses into a table of the operation's maxattr + 1
         // entries, or none when the operation has no policy.
         let maxattr = if info.attrs.is_null() { 0 } else { maxattr };
-        Self { info, maxattr }
+        Self {
+            info,
+            maxattr,
+            _state: PhantomData,
+        }
     }
 
     fn net(&self) -> *mut bindings::net {
@@ -403,11 +450,11 @@ impl<'a> Request<'a> {
     }
 
     /// The state of the request's namespace.
-    pub(crate) fn state<T: NetState>(&self) -> &'a T {
+    pub(crate) fn state(&self) -> &'a T {
         // SAFETY: the request's namespace lives at least as long as the
-        // request; the state is registered before the family and
-        // unregistered after it, so while a `doit` runs.
-        unsafe { T::pernet().get(self.net()) }
+        // request; `T`'s family runs it (the type invariant), and its state
+        // is registered before it and unregistered after it.
+        unsafe { T::family().pernet.get(self.net()) }
     }
 
     /// The validated attribute `ty`, if the request has it.
@@ -610,7 +657,9 @@ impl Drop for Msg {
 
 /// Defines the C symbol `$name`, an operation's `doit` named by the
 /// generated ops table, around the safe handler
-/// `$handler: fn(&mut Request<'_>) -> Result`.
+/// `$handler: fn(&mut Request<'_, T>) -> Result`. The ops table that names
+/// `$name` must be the one of `T::family()` (its `tables`): that is what
+/// makes the request's state `T`.
 macro_rules! genl_doit {
     ($name:ident => $handler:path) => {
         #[no_mangle]
@@ -619,7 +668,8 @@ macro_rules! genl_doit {
             info: *mut kernel::bindings::genl_info,
         ) -> kernel::prelude::c_int {
             // SAFETY: the core calls a `doit` with its `info`, valid until
-            // it returns.
+            // it returns; the handler's state type is the one of the family
+            // whose ops table names this symbol (the macro's contract).
             let mut req = unsafe { $crate::genl::Request::from_raw(info) };
             match $handler(&mut req) {
                 Ok(()) => 0,

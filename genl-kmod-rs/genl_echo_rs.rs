@@ -16,7 +16,7 @@ mod genl;
 #[allow(dead_code)]
 mod uapi;
 
-use genl::{attr_size, attr_size_u64, genl_doit, Msg, NetState, PerCpuCounters, Pernet, Request};
+use genl::{attr_size, attr_size_u64, genl_doit, Family, Msg, NetState, PerCpuCounters, Request};
 
 module! {
     type: GenlEcho,
@@ -34,8 +34,7 @@ extern "C" {
     fn genl_echo_rs_refuse_attrs(info: *const kernel::bindings::genl_info) -> c_int;
 }
 
-static FAMILY: genl::Family = genl::Family::new();
-static NET: Pernet<EchoNet> = Pernet::new();
+static FAMILY: Family<EchoNet> = Family::new();
 
 /// The per-CPU counters of [`EchoNet`], in STATS order.
 const ECHO_REQUESTS: usize = 0;
@@ -57,8 +56,8 @@ struct EchoNet {
 }
 
 impl NetState for EchoNet {
-    fn pernet() -> &'static Pernet<Self> {
-        &NET
+    fn family() -> &'static Family<Self> {
+        &FAMILY
     }
 
     fn init() -> impl PinInit<Self, Error> {
@@ -106,8 +105,8 @@ fn convert(dst: &mut [u8], src: &[u8], mode: u32) -> u64 {
     changed
 }
 
-fn echo(req: &mut Request<'_>) -> Result {
-    let gn: &EchoNet = req.state();
+fn echo(req: &mut Request<'_, EchoNet>) -> Result {
+    let gn = req.state();
     let msg = match req.require(uapi::A_MSG, c"missing attribute GENL_ECHO_A_MSG") {
         Ok(a) => a.c_str_bytes(),
         Err(e) => return Err(gn.reject(e)),
@@ -149,7 +148,7 @@ fn case_fill(msg: &mut Msg, mode: u32, prev: u32) -> Result {
     msg.put_u32(uapi::A_PREV_MODE, prev)
 }
 
-fn case_notify(req: &Request<'_>, mode: u32, prev: u32) {
+fn case_notify(req: &Request<'_, EchoNet>, mode: u32, prev: u32) {
     if !req.has_listeners(uapi::NLGRP_EVENTS) {
         return;
     }
@@ -164,8 +163,8 @@ fn case_notify(req: &Request<'_>, mode: u32, prev: u32) {
     }
 }
 
-fn set_case(req: &mut Request<'_>) -> Result {
-    let gn: &EchoNet = req.state();
+fn set_case(req: &mut Request<'_, EchoNet>) -> Result {
+    let gn = req.state();
     let mode = match req.require(uapi::A_MODE, c"missing attribute GENL_ECHO_A_MODE") {
         Ok(a) => a.get_u32().map_err(|e| gn.reject(e))?,
         Err(e) => return Err(gn.reject(e)),
@@ -190,10 +189,10 @@ fn set_case(req: &mut Request<'_>) -> Result {
     req.reply(reply)
 }
 
-fn get_case(req: &mut Request<'_>) -> Result {
+fn get_case(req: &mut Request<'_, EchoNet>) -> Result {
     // A policy failure, not a refusal: not counted as rejected.
     req.validate(genl_echo_rs_refuse_attrs)?;
-    let gn: &EchoNet = req.state();
+    let gn = req.state();
     let mut reply = req
         .new_reply(attr_size(4), uapi::CMD_GET_CASE)
         .map_err(|e| gn.reject(e))?;
@@ -203,9 +202,9 @@ fn get_case(req: &mut Request<'_>) -> Result {
     req.reply(reply)
 }
 
-fn stats(req: &mut Request<'_>) -> Result {
+fn stats(req: &mut Request<'_, EchoNet>) -> Result {
     req.validate(genl_echo_rs_refuse_attrs)?;
-    let gn: &EchoNet = req.state();
+    let gn = req.state();
     let mut reply = req
         .new_reply(attr_size(4) + 5 * attr_size_u64(), uapi::CMD_STATS)
         .map_err(|e| gn.reject(e))?;
@@ -234,16 +233,13 @@ genl_doit!(genl_echo_nl_get_case_doit => get_case);
 genl_doit!(genl_echo_nl_stats_doit => stats);
 
 struct GenlEcho {
-    // Dropped in this order: the family first (which waits for running
-    // handlers), then the per-namespace state the handlers use.
-    _family: genl::FamilyRegistration,
-    _net: genl::PernetRegistration<EchoNet>,
+    // Unregisters the family (waiting for running handlers), then the
+    // per-namespace state.
+    _family: genl::FamilyRegistration<EchoNet>,
 }
 
 impl kernel::Module for GenlEcho {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        // Per-namespace state must exist before the first request arrives.
-        let net = NET.register()?;
         let family = FAMILY.register(
             module,
             &genl::FamilyDesc {
@@ -255,9 +251,6 @@ impl kernel::Module for GenlEcho {
         )?;
         // pr_info! prefixes the module name.
         pr_info!("loaded (the Rust implementation)\n");
-        Ok(GenlEcho {
-            _family: family,
-            _net: net,
-        })
+        Ok(GenlEcho { _family: family })
     }
 }

@@ -38,16 +38,19 @@ mkdir -p "$work/genl-kmod-rs" "$work/genl-kmod"
 cp "$ROOT"/genl-kmod-rs/Kbuild "$ROOT"/genl-kmod-rs/*.rs "$ROOT"/genl-kmod-rs/*.[ch] "$work/genl-kmod-rs/"
 cp -r "$ROOT"/genl-kmod/{netlink-gen.c,netlink-gen.h,compat.h,version.h,include} "$work/genl-kmod/"
 
+fmt=(rustfmt --check --edition 2021 --config-path "$kdir/.rustfmt.toml" "$work"/genl-kmod-rs/*.rs)
+cmd=(make -C "$kdir" M="$work/genl-kmod-rs" W=1 CLIPPY=1 modules)
+fmt_rc=0
 rc=0
 {
-	echo "+ rustfmt --check"
-	rustfmt --check --edition 2021 --config-path "$kdir/.rustfmt.toml" "$work"/genl-kmod-rs/*.rs
-	cmd=(make -C "$kdir" M="$work/genl-kmod-rs" W=1 CLIPPY=1 modules)
+	echo "+ ${fmt[*]}"
+	"${fmt[@]}" || fmt_rc=$?
 	echo "+ ${cmd[*]}"
-	"${cmd[@]}"
-} >"$log" 2>&1 || rc=$?
+	"${cmd[@]}" || rc=$?
+} >"$log" 2>&1
 cat "$log"
 [ "$rc" = 0 ] || die "Rust module build for $kver failed (exit $rc)"
+[ "$fmt_rc" = 0 ] || die "genl-kmod-rs/ is not formatted as the kernel's rustfmt wants (above)"
 [ -f "$work/genl-kmod-rs/genl_echo.ko" ] || die "no genl_echo.ko after the build for $kver"
 if grep -Eq '(^|[^-])warning[:\[]' "$log"; then
 	grep -E '(^|[^-])warning[:\[]' "$log" >&2
