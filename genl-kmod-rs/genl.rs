@@ -138,8 +138,9 @@ impl<T: NetState> Family<T> {
         }
     }
 
-    /// Registers the state, then the family; it is unregistered when the returned value is
-    /// dropped. A family registers once: a second call fails with `EBUSY`.
+    /// Registers the state, then the family; both are unregistered when the
+    /// returned value is dropped. A family registers once: a second call
+    /// fails with `EBUSY`.
     pub(crate) fn register(
         &'static self,
         module: &'static ThisModule,
