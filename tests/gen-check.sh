@@ -62,8 +62,8 @@ copy_tree "$tmp/base"
 cp -a "$tmp/base" "$tmp/edit"
 "$xtask" check --root "$tmp/edit" >/dev/null 2>&1 || fail "the pristine copy is already stale"
 for f in genl-kmod/include/uapi/linux/genl_echo.h genl-kmod/netlink-gen.c genl-kmod/netlink-gen.h \
-	genl-proto/src/generated.rs tests/vm/genl_echo_gen.py genl-kmod/version.h genl-kmod/dkms.conf \
-	debian/genl-echo-dkms.dkms; do
+	genl-proto/src/generated.rs genl-kmod-rs/uapi.rs tests/vm/genl_echo_gen.py genl-kmod/version.h \
+	genl-kmod/dkms.conf debian/genl-echo-dkms.dkms; do
 	cp "$tmp/edit/$f" "$tmp/orig"
 	# one byte: 2 -> 3 where there is a 2, else a trailing space
 	if grep -q 2 "$tmp/orig"; then
@@ -121,8 +121,8 @@ with open(path, "w") as f:
 EOF
 "$xtask" gen --root "$tmp/new" >/dev/null
 diffs=$(diff -rq --no-dereference "$tmp/base" "$tmp/new" || true)
-changed=$(sed -n "s|^Files $tmp/base/\([^ ]*\) and .* differ\$|\1|p" <<<"$diffs" | sort | tr '\n' ' ')
-want="genl-kmod/genl_echo.yaml genl-kmod/include/uapi/linux/genl_echo.h genl-kmod/netlink-gen.c genl-proto/src/generated.rs tests/vm/genl_echo_gen.py "
+changed=$(sed -n "s|^Files $tmp/base/\([^ ]*\) and .* differ\$|\1|p" <<<"$diffs" | LC_ALL=C sort | tr '\n' ' ')
+want="genl-kmod-rs/uapi.rs genl-kmod/genl_echo.yaml genl-kmod/include/uapi/linux/genl_echo.h genl-kmod/netlink-gen.c genl-proto/src/generated.rs tests/vm/genl_echo_gen.py "
 if [ "$changed" = "$want" ] && ! grep -q '^Only in' <<<"$diffs"; then
 	echo "changed: $changed"
 else
@@ -143,6 +143,7 @@ expect genl-kmod/netlink-gen.c ".maxattr	= GENL_ECHO_A_FLAGS," "ECHO ops entry"
 expect genl-proto/src/generated.rs "    Flags = 10," "Rust enum Attr"
 expect genl-proto/src/generated.rs "pub const ALL: [Attr; 11]" "Rust Attr::ALL"
 expect tests/vm/genl_echo_gen.py "A_FLAGS = 10" "Python numbers"
+expect genl-kmod-rs/uapi.rs "pub(crate) const A_FLAGS: u16 = 10;" "Rust module's numbers"
 "$xtask" check --root "$tmp/new" >/dev/null 2>&1 || fail "the regenerated copy is not fresh"
 
 while read -r kver; do

@@ -3,9 +3,11 @@
 # Log and JUnit XML go to tests/out/KVER/.
 set -uo pipefail
 cd "$GENL_ECHO_ROOT" || exit 1
-out=$GENL_ECHO_OUT/$GENL_ECHO_KVER
+suite=$GENL_ECHO_KVER
+[ "${GENL_ECHO_MODULE:-c}" = c ] || suite=$GENL_ECHO_KVER-$GENL_ECHO_MODULE
+out=$GENL_ECHO_OUT/$suite
 mkdir -p "$out"
-echo "guest: kernel $(uname -r), module $GENL_ECHO_KO"
+echo "guest: kernel $(uname -r), module $GENL_ECHO_KO (${GENL_ECHO_MODULE:-c})"
 # default: the whole suite; arguments: pytest's (paths, -k, ...)
 args=("$@")
 has_path=0

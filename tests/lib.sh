@@ -77,6 +77,34 @@ trixie_kernel() {
 	sed -n 's/^KVER=\([^ ]*\).*/\1/p' "$ROOT/tests/trixie-env.sh"
 }
 
+# chroot_run ROOT [DIR]... -- CMD...: runs CMD in ROOT (a chroot in a
+# private mount namespace, with /dev, /proc and every DIR mounted at their
+# own paths).
+chroot_run() {
+	local r=$1 binds=()
+	shift
+	while [ "$1" != -- ]; do
+		binds+=("$1")
+		shift
+	done
+	shift
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private -- sh -euc '
+		r=$1
+		n=$2
+		shift 2
+		mount --rbind /dev "$r/dev"
+		mount -t proc proc "$r/proc"
+		while [ "$n" -gt 0 ]; do
+			mkdir -p "$r$1"
+			mount --bind "$1" "$r$1"
+			shift
+			n=$((n - 1))
+		done
+		exec chroot "$r" "$@"' \
+		sh "$r" "${#binds[@]}" "${binds[@]}" "$@"
+}
+
 # in_build_env KVER [-b DIR]... CMD...: runs CMD where modules for KVER are
 # built: for the trixie environment's kernel, inside that root (a chroot in
 # a private mount namespace, with /dev, /proc, the repository, tests/out
@@ -93,21 +121,7 @@ in_build_env() {
 		"$@"
 		return
 	fi
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	unshare --mount --propagation private -- sh -euc '
-		r=$1/root
-		n=$2
-		shift 2
-		mount --rbind /dev "$r/dev"
-		mount -t proc proc "$r/proc"
-		while [ "$n" -gt 0 ]; do
-			mkdir -p "$r$1"
-			mount --bind "$1" "$r$1"
-			shift
-			n=$((n - 1))
-		done
-		exec chroot "$r" env GENL_ECHO_IN_ENV=1 "$@"' \
-		sh "$env" "${#binds[@]}" "${binds[@]}" "$@" || rc=$?
+	chroot_run "$env/root" "${binds[@]}" -- env GENL_ECHO_IN_ENV=1 "$@" || rc=$?
 	# the mount points made for the extra folders (temporary ones)
 	for d in "${extra[@]}"; do
 		rmdir "$env/root$d" 2>/dev/null || true
@@ -168,7 +182,40 @@ kdir_for() {
 	fi
 }
 
-# where tests/build-kmod.sh puts the module built for kernel $1
+# Which module the VM suite loads: GENL_ECHO_MODULE=c (the default) is
+# genl-kmod/, built by tests/build-kmod.sh; GENL_ECHO_MODULE=rust is
+# genl-kmod-rs/, built by tests/build-kmod-rs.sh (Debian's 7.3 only).
+genl_echo_module() {
+	case ${GENL_ECHO_MODULE:-c} in
+	c | rust) printf '%s\n' "${GENL_ECHO_MODULE:-c}" ;;
+	*) die "GENL_ECHO_MODULE=$GENL_ECHO_MODULE: c or rust" ;;
+	esac
+}
+
+# where tests/build-kmod.sh (or, with GENL_ECHO_MODULE=rust,
+# tests/build-kmod-rs.sh) puts the module built for kernel $1
 ko_for() {
-	printf '%s\n' "$OUT/kmod/$1/genl_echo.ko"
+	if [ "$(genl_echo_module)" = rust ]; then
+		printf '%s\n' "$OUT/kmod-rs/$1/genl_echo.ko"
+	else
+		printf '%s\n' "$OUT/kmod/$1/genl_echo.ko"
+	fi
+}
+
+# The folder (under tests/out) of a VM suite's results for kernel $1:
+# KVER for the C module, KVER-rust for the Rust one.
+suite_name() {
+	if [ "$(genl_echo_module)" = rust ]; then
+		printf '%s\n' "$1-rust"
+	else
+		printf '%s\n' "$1"
+	fi
+}
+
+# The Rust build environment made by tests/rust-env.sh, when $1 is its
+# kernel's release: prints its cache directory (root/: the trixie
+# environment with Rust and the kernel's Rust build files).
+rust_env_dir() {
+	local d=$OUT/rust-env
+	[ -f "$d/release" ] && [ "$(cat "$d/release")" = "$1" ] && printf '%s\n' "$d"
 }

@@ -14,6 +14,10 @@
 #   GENL_ECHO_BACKPORTS=1 tests/run-all.sh   6.1 and 6.12 (bookworm-backports)
 #   GENL_ECHO_TRIXIE=1 tests/run-all.sh      also Debian's 7.3 (tests/trixie-env.sh)
 #   CI=true GENL_ECHO_TRIXIE=0 tests/run-all.sh   CI's run without 7.3
+#   GENL_ECHO_TRIXIE=1 GENL_ECHO_RUST_MODULE=1 tests/run-all.sh
+#                                   and on 7.3 the Rust module too: its build
+#                                   (tests/build-kmod-rs.sh: rustfmt, clippy)
+#                                   and the VM suite against it
 #   GENL_ECHO_KERNELS="6.12.95+deb12-amd64" tests/run-all.sh   just that kernel
 #   GENL_ECHO_PACKAGES=0 tests/run-all.sh     without the Debian packages' step
 #   GENL_ECHO_DEBUG_TIER=0 tests/run-all.sh   without the debug-kernel tier
@@ -77,6 +81,17 @@ for k in "${kernels[@]}"; do
 		failed+=("module build for $k")
 	fi
 done
+rust_kernel=
+if [ "${GENL_ECHO_RUST_MODULE:-0}" = 1 ]; then
+	for k in "${kernels[@]}"; do
+		[ "$k" = "$(trixie_kernel)" ] && rust_kernel=$k
+	done
+	[ -n "$rust_kernel" ] || failed+=("Rust module: GENL_ECHO_RUST_MODULE=1 without Debian's $(trixie_kernel) among the kernels")
+fi
+if [ -n "$rust_kernel" ]; then
+	section "Rust module build for $rust_kernel (rustfmt, clippy, W=1; tests/build-kmod-rs.sh)"
+	"$ROOT/tests/build-kmod-rs.sh" "$rust_kernel" || failed+=("Rust module build for $rust_kernel")
+fi
 
 section "crates: cargo publish --workspace --dry-run"
 (cd "$ROOT" && cargo publish --workspace --dry-run --allow-dirty --locked) || failed+=("publish dry run")
@@ -110,6 +125,10 @@ vm_step() {
 for k in "${kernels[@]}"; do
 	vm_step "VM suite on $k" "$k.log" "$ROOT/tests/run-vm-suite.sh" "$k"
 done
+if [ -n "$rust_kernel" ]; then
+	vm_step "VM suite on $rust_kernel, Rust module" "$rust_kernel-rust.log" \
+		env GENL_ECHO_MODULE=rust "$ROOT/tests/run-vm-suite.sh" "$rust_kernel"
+fi
 if [ "${GENL_ECHO_PACKAGES:-1}" != 0 ]; then
 	section "Debian packages: build, lintian, install, autoload, upgrade, purge (tests/packages.sh)"
 	t0=$(date +%s)

@@ -7,6 +7,10 @@
 #   GENL_ECHO_TRIXIE=1 tests/setup.sh    also Debian's 7.3 (trixie-backports): its
 #                                        image and a trixie build environment,
 #                                        cached (tests/trixie-env.sh)
+#   GENL_ECHO_TRIXIE=1 GENL_ECHO_RUST_MODULE=1 tests/setup.sh
+#                                        also the Rust module (genl-kmod-rs/) for
+#                                        7.3 and its build environment, cached
+#                                        (tests/rust-env.sh)
 #
 # Steps: Debian packages, the Python venv (.venv: virtme-ng, pytest), the Rust
 # workspace (cargo build --release --workspace, and genl-echo's examples), a
@@ -145,6 +149,10 @@ for kver in "${kernels[@]}"; do
 		section "setup: Debian's $kver and its trixie build environment (tests/trixie-env.sh)"
 		need_root
 		"$ROOT/tests/trixie-env.sh"
+		if [ "${GENL_ECHO_RUST_MODULE:-0}" = 1 ]; then
+			section "setup: the Rust module's build environment for $kver (tests/rust-env.sh)"
+			"$ROOT/tests/rust-env.sh"
+		fi
 	fi
 done
 
@@ -152,4 +160,7 @@ section "setup: kernel module (Kbuild, and through DKMS)"
 for kver in "${kernels[@]}"; do
 	"$ROOT/tests/build-kmod.sh" "$kver"
 	"$ROOT/tests/dkms-build.sh" "$kver"
+	if [ "$kver" = "$(trixie_kernel)" ] && [ "${GENL_ECHO_RUST_MODULE:-0}" = 1 ]; then
+		"$ROOT/tests/build-kmod-rs.sh" "$kver"
+	fi
 done

@@ -8,9 +8,11 @@
 #   tests/out/        shared read-write with the host (results, logs)
 #   /lib/modules, /etc, /var, /tmp, ...  overlays writable in the guest only
 # Inside, GENL_ECHO_KVER, GENL_ECHO_KO (the module built for KVER by
-# tests/build-kmod.sh), GENL_ECHO_ROOT and GENL_ECHO_OUT are set, and for
-# Debian's 7.3 GENL_ECHO_LINUX_TOOLS (its tree's YNL tools); GENL_ECHO_SIZES
-# (the long runs' sizes, full or reduced: tests/vm/conftest.py) when set.
+# tests/build-kmod.sh, or with GENL_ECHO_MODULE=rust by tests/build-kmod-rs.sh;
+# then GENL_ECHO_MODULE=rust, and the results go to tests/out/KVER-rust/),
+# GENL_ECHO_ROOT and GENL_ECHO_OUT are set, and for Debian's 7.3
+# GENL_ECHO_LINUX_TOOLS (its tree's YNL tools); GENL_ECHO_SIZES (the long
+# runs' sizes, full or reduced: tests/vm/conftest.py) when set.
 #
 # Environment: VM_TIMEOUT (seconds, default 1200), VM_MEMORY (2G), VM_CPUS (2),
 # VM_FORCE_9P=1 (share the host fs over 9p even if virtiofsd is there),
@@ -60,6 +62,10 @@ shq() {
 	done
 	printf '%s' "$out"
 }
+# only when not the default: the command line has little room
+if [ "$(genl_echo_module)" != c ]; then
+	env_vars+=(GENL_ECHO_MODULE="$(genl_echo_module)")
+fi
 mods_opts=()
 max_script=900
 if env_dir=$(trixie_env_dir "$kver"); then

@@ -23,7 +23,10 @@ import genl
 ROOT = Path(os.environ.get("GENL_ECHO_ROOT", Path(__file__).resolve().parents[2]))
 KVER = os.environ.get("GENL_ECHO_KVER", os.uname().release)
 KO = Path(os.environ.get("GENL_ECHO_KO", ROOT / "genl-kmod" / "genl_echo.ko"))
-OUT = Path(os.environ.get("GENL_ECHO_OUT", "/tmp")) / KVER
+# which implementation KO is: "c" (genl-kmod/) or "rust" (genl-kmod-rs/)
+IMPL = os.environ.get("GENL_ECHO_MODULE", "c")
+# results: tests/out/KVER, or tests/out/KVER-rust (tests/lib.sh: suite_name)
+OUT = Path(os.environ.get("GENL_ECHO_OUT", "/tmp")) / (KVER if IMPL == "c" else f"{KVER}-{IMPL}")
 NLCTL = ROOT / "target" / "release" / "nlctl"
 MODULE = "genl_echo"
 

@@ -7,7 +7,8 @@
 //!     `genl-kmod/include/uapi/linux/genl_echo.h` and the policy and ops
 //!     tables `genl-kmod/netlink-gen.{c,h}`;
 //!   - from the same spec, here (`render.rs`): `genl-proto/src/generated.rs`
-//!     (the Rust enums and constants) and `tests/vm/genl_echo_gen.py`;
+//!     (the Rust enums and constants), `genl-kmod-rs/uapi.rs` (the Rust
+//!     kernel module's constants) and `tests/vm/genl_echo_gen.py`;
 //!   - from the workspace version in `Cargo.toml`: `genl-kmod/version.h` and
 //!     `genl-kmod/dkms.conf`;
 //!   - from nlctl's clap definition: `nlctl/doc/nlctl.1` (man page) and
@@ -97,6 +98,10 @@ fn generated_here(root: &Path) -> io::Result<Files> {
         (
             PathBuf::from("genl-proto/src/generated.rs"),
             render::rust(&spec).into_bytes(),
+        ),
+        (
+            PathBuf::from("genl-kmod-rs/uapi.rs"),
+            render::kernel_rust(&spec).into_bytes(),
         ),
         (
             PathBuf::from("tests/vm/genl_echo_gen.py"),
