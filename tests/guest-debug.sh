@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the debug kernel's VM (started by tests/run-debug-tier.sh):
 # readies debugfs, forgets kmemleak's boot-time suspects so that its later
-# reports are the tests' own, then runs the guest suite's debug tier.
+# reports are the tests' own, then runs the guest suite's debug tier and
+# copies the module's coverage counts out.
 set -uo pipefail
 cd "$GENL_ECHO_ROOT" || exit 1
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -26,4 +27,8 @@ if [ $# -eq 0 ]; then
 	set -- "$@" tests/vm/debug/test_failnth.py tests/vm/debug/test_zz_kmemleak.py \
 		tests/vm/test_zz_dmesg.py
 fi
-exec "$GENL_ECHO_ROOT/tests/guest-pytest.sh" "$@"
+"$GENL_ECHO_ROOT/tests/guest-pytest.sh" "$@"
+rc=$?
+# the module's coverage counts, before the guest goes (tests/coverage.sh)
+"$GENL_ECHO_ROOT/tests/coverage.sh" collect
+exit "$rc"

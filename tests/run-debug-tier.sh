@@ -10,14 +10,17 @@
 # The long runs at reduced size (GENL_ECHO_SIZES=reduced, unless set: see
 # docs/testing.md, "Where the long runs run").
 # With arguments, pytest gets those instead of the default list.
-# Output: tests/out/KVER/{pytest.log,junit.xml,dmesg.txt,dmesg-boot.txt,kmemleak.txt}.
+# Output: tests/out/KVER/{pytest.log,junit.xml,dmesg.txt,dmesg-boot.txt,kmemleak.txt};
+# the module's coverage (built with gcov, tests/coverage.sh) in tests/out/coverage/.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 kver=$("$ROOT/tests/debug-kernel.sh" | tail -n1)
 echo "debug kernel: $kver ($(debug_kernel_dir "$kver"))"
-"$ROOT/tests/build-kmod.sh" "$kver"
+# with gcov profiling, for the coverage report at the end
+GENL_ECHO_GCOV=1 GENL_ECHO_GCOV_SRC="$ROOT/genl-kmod" "$ROOT/tests/build-kmod.sh" "$kver"
+"$ROOT/tests/coverage.sh" clean
 "$ROOT/tests/dkms-build.sh" "$kver"
 make -s -C "$ROOT/tests/tools" O="$OUT/tools"
 
@@ -39,4 +42,9 @@ if [ -s "$boot" ]; then
 elif [ -f "$boot" ]; then
 	echo "boot log: no reports"
 fi
+
+# ---- coverage (tests/coverage.sh): the counts the guest copied, as a
+# line, branch and function report in tests/out/coverage/
+"$ROOT/tests/coverage.sh" report "$kver" || { [ "$rc" != 0 ] || rc=1; }
+# ---- end of coverage
 exit "$rc"

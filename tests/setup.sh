@@ -28,6 +28,7 @@ APT_PACKAGES=(
 	python3 python3-venv                  # .venv for virtme-ng and pytest
 	make gcc libc6-dev                    # module build
 	sparse                                # make -C genl-kmod check
+	lcov                                  # tests/coverage.sh: the debug tier's coverage report
 	dkms                                  # tests/dkms-build.sh: the DKMS install path
 	debhelper dh-dkms lintian             # cargo xtask deb: the Debian packages
 	mmdebstrap                            # tests/pkg-root.sh: the fresh Debian root they are installed on
