@@ -69,8 +69,8 @@
 //! Many tasks calling one client make batches: with 64 tasks each sending
 //! one request at a time, a send carries about 64 requests on a
 //! current-thread runtime and about 31 on a multi-thread runtime of 2
-//! workers (the background task yields once before it sends, so that tasks
-//! running beside it can add theirs). Per request the client still costs a
+//! workers (there the background task yields once before it sends, so that
+//! tasks running beside it can add theirs). Per request the client still costs a
 //! task wake-up and poll and its bookkeeping, so a single thread sending
 //! batches through [`Pipeline`](crate::Pipeline) does more requests per
 //! second than the async client on one thread (docs/performance.md in the
