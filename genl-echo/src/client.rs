@@ -130,9 +130,8 @@ impl Client {
     fn call<T: Reply>(&mut self, op: Op, req: Request<'_>) -> Result<T, Error> {
         // Checked before anything is sent (Request::encode checks too).
         req.validate().map_err(|e| Error::encode(op, e))?;
-        let answer = self.with_family(|conn, id| {
-            conn.request(op, Kind::Do, |seq, out| req.encode(id, seq, out))
-        })?;
+        let answer =
+            self.with_family(|conn, id| conn.request(op, Kind::Do, |out| req.encode(id, 0, out)))?;
         let r = T::from_nlmsg(answer.message()).map_err(Error::decode(op));
         self.conn.reqs.recycle(answer);
         r
@@ -323,8 +322,8 @@ pub(crate) mod tests {
             req.clear();
             let seq = conn
                 .reqs
-                .start(Op::ResolveFamily, Kind::Do, &mut req, |seq, out| {
-                    genl_proto::ctrl::encode_getfamily("nlctrl", seq, out)
+                .start(Op::ResolveFamily, Kind::Do, &mut req, |out| {
+                    genl_proto::ctrl::encode_getfamily("nlctrl", 0, out)
                 })
                 .unwrap();
             conn.sock.send(&req).unwrap();

@@ -64,13 +64,14 @@ impl Conn {
         Ok(())
     }
 
-    /// Sends one request built by `encode(seq, buf)` and waits for its
+    /// Sends one request built by `encode(buf)` (sequence number 0: the
+    /// core writes the real one, [`Requests::start`]) and waits for its
     /// answer: the reply message of a "do" request, every message of a dump.
     pub(crate) fn request(
         &mut self,
         op: Op,
         kind: Kind,
-        encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<Answer, Error> {
         if std::mem::take(&mut self.leftovers) {
             self.clear_leftover_error();
@@ -162,9 +163,7 @@ impl Conn {
     /// the kernel autoload its module). ENOENT is [`Error::NotRegistered`].
     pub(crate) fn resolve(&mut self, name: &str) -> Result<FamilyInfo, Error> {
         let op = Op::ResolveFamily;
-        match self.request(op, Kind::Do, |seq, out| {
-            ctrl::encode_getfamily(name, seq, out)
-        }) {
+        match self.request(op, Kind::Do, |out| ctrl::encode_getfamily(name, 0, out)) {
             Ok(a) => FamilyInfo::from_nlmsg(a.message()).map_err(Error::decode(op)),
             Err(Error::Kernel { errno, .. }) if errno == libc::ENOENT => {
                 Err(Error::NotRegistered {

@@ -61,8 +61,8 @@ impl Controller {
 
 pub(crate) fn dump_policy(conn: &mut Conn, family_id: u16) -> Result<PolicyDump, Error> {
     let op = Op::Policy;
-    let answer = conn.request(op, Kind::Dump, |seq, out| {
-        ctrl::encode_getpolicy(family_id, None, seq, out)
+    let answer = conn.request(op, Kind::Dump, |out| {
+        ctrl::encode_getpolicy(family_id, None, 0, out)
     })?;
     let mut dump = PolicyDump::default();
     for m in &answer.messages {

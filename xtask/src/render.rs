@@ -440,32 +440,21 @@ pub fn kernel_rust(spec: &Spec) -> String {
         );
     }
     for c in &spec.consts {
-        let _ = writeln!(
-            out,
-            "/// `{}`.\npub(crate) const {}: usize = {};",
-            c.c_name,
+        rust_const(
+            &mut out,
+            &c.c_name,
             short(spec, &c.c_name),
-            c.value
+            "usize",
+            c.value,
         );
     }
     for e in &spec.enums {
         out.push('\n');
         for i in &e.entries {
-            let _ = writeln!(
-                out,
-                "/// `{}`.\npub(crate) const {}: u32 = {};",
-                i.c_name,
-                short(spec, &i.c_name),
-                i.value
-            );
+            rust_const(&mut out, &i.c_name, short(spec, &i.c_name), "u32", i.value);
         }
         if let Some(m) = &e.max_c_name {
-            let _ = writeln!(
-                out,
-                "/// `{m}`.\npub(crate) const {}: u32 = {};",
-                short(spec, m),
-                Spec::max(&e.entries)
-            );
+            rust_const(&mut out, m, short(spec, m), "u32", Spec::max(&e.entries));
         }
     }
     for (list, max, ty) in [
@@ -474,22 +463,19 @@ pub fn kernel_rust(spec: &Spec) -> String {
     ] {
         out.push('\n');
         for i in list.iter() {
-            let _ = writeln!(
-                out,
-                "/// `{}`.\npub(crate) const {}: {ty} = {};",
-                i.c_name,
-                short(spec, &i.c_name),
-                i.value
-            );
+            rust_const(&mut out, &i.c_name, short(spec, &i.c_name), ty, i.value);
         }
-        let _ = writeln!(
-            out,
-            "/// `{max}`.\npub(crate) const {}: {ty} = {};",
-            short(spec, max),
-            Spec::max(list)
-        );
+        rust_const(&mut out, max, short(spec, max), ty, Spec::max(list));
     }
     out
+}
+
+/// One constant of `uapi.rs`, documented with its C name.
+fn rust_const(out: &mut String, c_name: &str, name: &str, ty: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "/// `{c_name}`.\npub(crate) const {name}: {ty} = {value};"
+    );
 }
 
 /// `genl-kmod/version.h`: the module version, from the workspace's.

@@ -377,26 +377,13 @@ impl State {
                 continue; // cancelled before it was sent
             };
             let bytes = self.queue.get(q.start..q.start + q.len).unwrap_or_default();
-            let started = self.core.start(q.op, q.kind, tx, |seq, out| {
-                let at = out.len();
-                out.extend_from_slice(bytes);
-                if let Some(s) = out.get_mut(at + 8..at + 12) {
-                    s.copy_from_slice(&seq.to_ne_bytes());
-                }
-                Ok(())
-            });
-            match started {
-                Ok(seq) => {
-                    t.seq = Some(seq);
-                    sent.push((q.ticket, seq));
-                }
-                Err(e) => {
-                    t.failed = Some(e);
-                    if let Some(w) = t.waker.take() {
-                        w.wake();
-                    }
-                }
-            }
+            let at = tx.len();
+            tx.extend_from_slice(bytes);
+            let seq = self
+                .core
+                .start_encoded(q.op, q.kind, tx.get_mut(at..).unwrap_or_default());
+            t.seq = Some(seq);
+            sent.push((q.ticket, seq));
         }
         if self.queued.is_empty() {
             self.queue.clear();

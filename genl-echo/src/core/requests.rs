@@ -165,42 +165,36 @@ impl Requests {
         first
     }
 
-    /// Starts request `op`: allocates its sequence number, appends the
-    /// request built by `encode(seq, out)` to `out` and records it as in
-    /// flight. Call it when the request is about to be sent (in the same
-    /// step as the send); if the send fails, [`Requests::cancel`] it.
+    /// Starts request `op`: appends the request built by `encode(out)`
+    /// (one netlink message, with sequence number 0), allocates its
+    /// sequence number, writes it into the message and records the request
+    /// as in flight ([`Requests::start_encoded`]). Call it when the request
+    /// is about to be sent (in the same step as the send); if the send
+    /// fails, [`Requests::cancel`] it. If `encode` fails, `out` is left as
+    /// it was.
     pub(crate) fn start(
         &mut self,
         op: Op,
         kind: Kind,
         out: &mut Vec<u8>,
-        encode: impl FnOnce(u32, &mut Vec<u8>) -> Result<(), EncodeError>,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<u32, Error> {
-        // The next sequence number not in flight, and its free slot (one
-        // lookup, as in `next_seq`).
-        let (seq, slot) = loop {
-            self.seq = self.seq.wrapping_add(1);
-            if let Entry::Vacant(v) = self.table.entry(self.seq) {
-                break (self.seq, v);
-            }
-        };
         let start = out.len();
-        if let Err(e) = encode(seq, out) {
+        if let Err(e) = encode(out) {
             out.truncate(start);
             return Err(Error::encode(op, e));
         }
-        let request = spare_copy(&mut self.spare, out.get(start..).unwrap_or_default());
-        slot.insert(Pending::new(op, kind, request));
-        Ok(seq)
+        let msg = out.get_mut(start..).unwrap_or_default();
+        Ok(self.start_encoded(op, kind, msg))
     }
 
     /// Starts request `op` already encoded in `msg` (one whole netlink
     /// message, its sequence number still to be written): allocates the
     /// sequence number, writes it into `msg` and records the request as in
-    /// flight, as [`Requests::start`] does.
-    #[allow(dead_code)] // for the async front end and tests
+    /// flight.
     pub(crate) fn start_encoded(&mut self, op: Op, kind: Kind, msg: &mut [u8]) -> u32 {
-        // As in `start`.
+        // The next sequence number not in flight, and its free slot (one
+        // lookup, as in `next_seq`).
         let (seq, slot) = loop {
             self.seq = self.seq.wrapping_add(1);
             if let Entry::Vacant(v) = self.table.entry(self.seq) {
@@ -503,10 +497,8 @@ mod tests {
 
     fn start(r: &mut Requests, op: Op, kind: Kind) -> u32 {
         let mut out = Vec::new();
-        r.start(op, kind, &mut out, |seq, o| {
-            Request::GetCase.encode(FAM, seq, o)
-        })
-        .unwrap()
+        r.start(op, kind, &mut out, |o| Request::GetCase.encode(FAM, 0, o))
+            .unwrap()
     }
 
     fn kernel(r: &mut Requests, bytes: &[u8]) {
@@ -597,8 +589,8 @@ mod tests {
         let mut r = Requests::new(PID, 0);
         let mut out = vec![1, 2, 3];
         let seq = r
-            .start(Op::Echo, Kind::Do, &mut out, |seq, o| {
-                Request::Echo(b"hi").encode(FAM, seq, o)
+            .start(Op::Echo, Kind::Do, &mut out, |o| {
+                Request::Echo(b"hi").encode(FAM, 0, o)
             })
             .unwrap();
         assert_eq!(&out[..3], &[1, 2, 3]);
@@ -606,8 +598,8 @@ mod tests {
         // A request that cannot be encoded leaves the buffer as it was.
         let before = out.clone();
         let e = r
-            .start(Op::Echo, Kind::Do, &mut out, |seq, o| {
-                Request::Echo(b"a\0b").encode(FAM, seq, o)
+            .start(Op::Echo, Kind::Do, &mut out, |o| {
+                Request::Echo(b"a\0b").encode(FAM, 0, o)
             })
             .unwrap_err();
         assert!(matches!(e, Error::MsgHasNul { offset: 1 }), "{e:?}");
@@ -804,8 +796,8 @@ mod tests {
         // The front end resolves again through the same table...
         let mut out = Vec::new();
         let resolve = r
-            .start(Op::ResolveFamily, Kind::Do, &mut out, |seq, o| {
-                ctrl::encode_getfamily("genl_echo", seq, o)
+            .start(Op::ResolveFamily, Kind::Do, &mut out, |o| {
+                ctrl::encode_getfamily("genl_echo", 0, o)
             })
             .unwrap();
         let mut reply = new_family("genl_echo", 0x21, 1, 12);
